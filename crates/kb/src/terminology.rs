@@ -1,0 +1,422 @@
+//! Terminology: from codes, units and free text to knowledge-base ids.
+//!
+//! The input adapters use this and nothing else of the knowledge base: LOINC codes and lab
+//! names to analytes, ICD-10-CM / SNOMED CT codes and phrases to condition sets, and RxNorm,
+//! ATC and medication text (brands, doses, small misspellings) to drug ingredients and classes.
+
+use std::collections::HashMap;
+
+use crate::model::{Analyte, ConditionSet, Drug, DrugClass, Product};
+
+/// What the medication matcher found in a text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MedMatch {
+    /// Ingredient ids, in order of appearance, without repeats.
+    pub ingredients: Vec<String>,
+    /// Words that matched only after correcting a misspelling (`paroxetin` -> `paroxetine`).
+    pub corrected: Vec<(String, String)>,
+}
+
+impl MedMatch {
+    /// Whether anything was recognised.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ingredients.is_empty()
+    }
+}
+
+/// Code and text lookups, built once when the knowledge base is compiled.
+#[derive(Clone, Debug, Default)]
+pub struct Terminology {
+    pub(crate) analytes: Vec<Analyte>,
+    pub(crate) sets: Vec<ConditionSet>,
+    pub(crate) classes: Vec<DrugClass>,
+    pub(crate) drugs: Vec<Drug>,
+    pub(crate) products: Vec<Product>,
+    loinc: HashMap<String, usize>,
+    analyte_names: HashMap<String, usize>,
+    icd10: Vec<(String, usize)>,
+    snomed: HashMap<String, Vec<usize>>,
+    set_phrases: Vec<(Vec<String>, usize)>,
+    rxcui: HashMap<String, usize>,
+    atc_drug: HashMap<String, Vec<usize>>,
+    drug_index: HashMap<String, usize>,
+    /// Normalised phrase -> ingredient ids.
+    lexicon: HashMap<String, Vec<String>>,
+    /// Single-word lexicon entries of six letters or more, for misspelling correction.
+    fuzzy_words: Vec<String>,
+    longest_phrase: usize,
+}
+
+/// Words never corrected into a drug name: dose forms, salts and routes.
+const NOT_DRUGS: &[&str] = &[
+    "tablet", "tablets", "capsule", "capsules", "extended", "release", "delayed", "injection",
+    "injectable", "solution", "suspension", "topical", "transdermal", "ophthalmic", "chewable",
+    "disintegrating", "hydrochloride", "sulfate", "sulphate", "succinate", "tartrate", "maleate",
+    "citrate", "sodium", "potassium", "calcium", "carbonate", "acetate", "bromide", "mesylate",
+    "fumarate", "besylate", "hydrobromide", "monohydrate", "anhydrous", "orally", "nightly",
+    "bedtime", "morning", "evening", "weekly", "monthly", "product", "patch", "spray", "liquid",
+    "cream", "ointment", "lotion", "powder", "syrup", "elixir", "drops", "pellet", "inhaler",
+    "prefilled", "syringe", "cartridge", "vitamin", "supplement", "pack", "kit", "strength",
+    "metered", "chloride", "phosphate", "lactate", "gluconate", "oxalate", "pamoate", "decanoate",
+    "enanthate", "palmitate", "lauroxil", "valerate", "benzoate", "dihydrochloride", "hcl",
+    "sustained", "controlled", "immediate", "modified", "coated", "enteric", "film", "buccal",
+    "sublingual", "intravenous", "intramuscular", "subcutaneous", "rectal", "vaginal", "nasal",
+];
+
+/// Lower-case words of a text: letters and digits, split where letters meet digits.
+pub(crate) fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_digit = false;
+    for ch in text.chars() {
+        let c = ch.to_lowercase().next().unwrap_or(ch);
+        if c.is_alphanumeric() {
+            let digit = c.is_ascii_digit();
+            if !cur.is_empty() && digit != cur_digit {
+                out.push(std::mem::take(&mut cur));
+            }
+            cur_digit = digit;
+            cur.push(c);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The normal form of a phrase for lookups: its words joined by single spaces.
+pub(crate) fn phrase(text: &str) -> String {
+    words(text).join(" ")
+}
+
+/// Normal form of an ICD-10 code: upper case, no dot, no spaces.
+pub(crate) fn icd10_key(code: &str) -> String {
+    code.trim().chars().filter(|c| *c != '.' && !c.is_whitespace()).flat_map(char::to_uppercase).collect()
+}
+
+/// Optimal-string-alignment distance, giving up above `max`.
+fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for j in 0..=b.len() {
+        d[j] = j;
+    }
+    for i in 1..=a.len() {
+        d[i * w] = i;
+        let mut row_min = usize::MAX;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+    }
+    let v = d[a.len() * w + b.len()];
+    (v <= max).then_some(v)
+}
+
+/// How many edits a misspelling of a word this long may carry.
+fn allowed_edits(len: usize) -> usize {
+    match len {
+        0..=5 => 0,
+        6..=8 => 1,
+        _ => 2,
+    }
+}
+
+impl Terminology {
+    pub(crate) fn build(
+        analytes: Vec<Analyte>,
+        sets: Vec<ConditionSet>,
+        classes: Vec<DrugClass>,
+        drugs: Vec<Drug>,
+        products: Vec<Product>,
+    ) -> Terminology {
+        let mut t = Terminology { analytes, sets, classes, drugs, products, ..Terminology::default() };
+        for (i, a) in t.analytes.iter().enumerate() {
+            for code in &a.loinc {
+                t.loinc.entry(code.clone()).or_insert(i);
+            }
+            for name in std::iter::once(&a.id).chain(std::iter::once(&a.name)).chain(&a.aliases) {
+                t.analyte_names.entry(phrase(name)).or_insert(i);
+            }
+        }
+        for (i, s) in t.sets.iter().enumerate() {
+            for code in &s.icd10 {
+                t.icd10.push((icd10_key(code), i));
+            }
+            for code in &s.snomed {
+                t.snomed.entry(code.clone()).or_default().push(i);
+            }
+            for p in &s.text {
+                t.set_phrases.push((words(p), i));
+            }
+        }
+        for (i, d) in t.drugs.iter().enumerate() {
+            t.drug_index.insert(d.id.clone(), i);
+            if let Some(rx) = &d.rxcui {
+                t.rxcui.insert(rx.clone(), i);
+            }
+            for code in &d.atc {
+                t.atc_drug.entry(code.to_ascii_uppercase()).or_default().push(i);
+            }
+            for name in std::iter::once(&d.id).chain(&d.synonyms).chain(&d.brands) {
+                let entry = t.lexicon.entry(phrase(name)).or_default();
+                if !entry.contains(&d.id) {
+                    entry.push(d.id.clone());
+                }
+            }
+        }
+        for p in &t.products {
+            let entry = t.lexicon.entry(phrase(&p.name)).or_default();
+            for ing in &p.ingredients {
+                if !entry.contains(ing) {
+                    entry.push(ing.clone());
+                }
+            }
+        }
+        t.longest_phrase = t.lexicon.keys().map(|k| k.split(' ').count()).max().unwrap_or(1);
+        let mut fuzzy: Vec<String> = t
+            .lexicon
+            .keys()
+            .filter(|k| !k.contains(' ') && k.chars().count() >= 6 && k.chars().all(char::is_alphabetic))
+            .cloned()
+            .collect();
+        fuzzy.sort();
+        t.fuzzy_words = fuzzy;
+        t
+    }
+
+    /// Every analyte.
+    #[must_use]
+    pub fn analytes(&self) -> &[Analyte] {
+        &self.analytes
+    }
+
+    /// An analyte by id.
+    #[must_use]
+    pub fn analyte(&self, id: &str) -> Option<&Analyte> {
+        self.analytes.iter().find(|a| a.id == id)
+    }
+
+    /// The analyte a LOINC code means.
+    #[must_use]
+    pub fn analyte_by_loinc(&self, code: &str) -> Option<&Analyte> {
+        self.loinc.get(code.trim()).map(|&i| &self.analytes[i])
+    }
+
+    /// The analyte a name means (`ferritin`, `TSAT`, `iron saturation`), case-insensitive.
+    #[must_use]
+    pub fn analyte_by_name(&self, name: &str) -> Option<&Analyte> {
+        self.analyte_names.get(&phrase(name)).map(|&i| &self.analytes[i])
+    }
+
+    /// Every condition set.
+    #[must_use]
+    pub fn condition_sets(&self) -> &[ConditionSet] {
+        &self.sets
+    }
+
+    /// Condition sets an ICD-10 or ICD-10-CM code belongs to (by code prefix).
+    #[must_use]
+    pub fn sets_for_icd10(&self, code: &str) -> Vec<&str> {
+        let key = icd10_key(code);
+        let mut out: Vec<&str> = Vec::new();
+        for (prefix, i) in &self.icd10 {
+            if key.starts_with(prefix.as_str()) && !out.contains(&self.sets[*i].id.as_str()) {
+                out.push(&self.sets[*i].id);
+            }
+        }
+        out
+    }
+
+    /// Condition sets a SNOMED CT concept id belongs to.
+    #[must_use]
+    pub fn sets_for_snomed(&self, code: &str) -> Vec<&str> {
+        self.snomed.get(code.trim()).map(|v| v.iter().map(|&i| self.sets[i].id.as_str()).collect()).unwrap_or_default()
+    }
+
+    /// Condition sets whose phrases appear, as whole words, in a text.
+    #[must_use]
+    pub fn sets_for_text(&self, text: &str) -> Vec<&str> {
+        let w = words(text);
+        let mut out: Vec<&str> = Vec::new();
+        for (p, i) in &self.set_phrases {
+            if !p.is_empty() && w.windows(p.len()).any(|win| win == p.as_slice()) {
+                let id = self.sets[*i].id.as_str();
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every drug class.
+    #[must_use]
+    pub fn drug_classes(&self) -> &[DrugClass] {
+        &self.classes
+    }
+
+    /// A drug class by id.
+    #[must_use]
+    pub fn drug_class(&self, id: &str) -> Option<&DrugClass> {
+        self.classes.iter().find(|c| c.id == id)
+    }
+
+    /// Every drug.
+    #[must_use]
+    pub fn drugs(&self) -> &[Drug] {
+        &self.drugs
+    }
+
+    /// Every combination product.
+    #[must_use]
+    pub fn products(&self) -> &[Product] {
+        &self.products
+    }
+
+    /// A drug by ingredient id.
+    #[must_use]
+    pub fn drug(&self, id: &str) -> Option<&Drug> {
+        self.drug_index.get(id).map(|&i| &self.drugs[i])
+    }
+
+    /// The drug an RxNorm ingredient code means.
+    #[must_use]
+    pub fn drug_by_rxcui(&self, code: &str) -> Option<&Drug> {
+        self.rxcui.get(code.trim()).map(|&i| &self.drugs[i])
+    }
+
+    /// Drugs with exactly this ATC code.
+    #[must_use]
+    pub fn drugs_by_atc(&self, code: &str) -> Vec<&Drug> {
+        self.atc_drug
+            .get(&code.trim().to_ascii_uppercase())
+            .map(|v| v.iter().map(|&i| &self.drugs[i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// Classes an ATC code falls in by prefix (used when no drug has the exact code).
+    #[must_use]
+    pub fn classes_by_atc_prefix(&self, code: &str) -> Vec<&str> {
+        let code = code.trim().to_ascii_uppercase();
+        self.classes
+            .iter()
+            .filter(|c| {
+                c.atc.iter().any(|p| code.starts_with(p.as_str()))
+                    && !c.atc_exclude.iter().any(|p| code.starts_with(p.as_str()))
+            })
+            .map(|c| c.id.as_str())
+            .collect()
+    }
+
+    /// Class ids of a set of ingredients plus classes known directly.
+    pub fn classes_of<'a>(&'a self, ingredients: &'a [Box<str>], direct: &'a [Box<str>]) -> impl Iterator<Item = &'a str> + 'a {
+        ingredients
+            .iter()
+            .filter_map(|i| self.drug(i))
+            .flat_map(|d| d.classes.iter().map(String::as_str))
+            .chain(direct.iter().map(AsRef::as_ref))
+    }
+
+    /// Recognises drugs in free text (`Paxil 20 mg tablet`, `Sertraline 50 MG Oral Tablet`,
+    /// `tylenol_pm`), ignoring dose, form and case, and correcting one edit in names of six to
+    /// eight letters and two in longer ones when exactly one name is that close.
+    #[must_use]
+    pub fn match_medication_text(&self, text: &str) -> MedMatch {
+        let w = words(text);
+        let mut out = MedMatch::default();
+        let mut push = |out: &mut MedMatch, ids: &[String]| {
+            for id in ids {
+                if !out.ingredients.contains(id) {
+                    out.ingredients.push(id.clone());
+                }
+            }
+        };
+        let mut i = 0;
+        'scan: while i < w.len() {
+            for n in (1..=self.longest_phrase.min(w.len() - i)).rev() {
+                let key = w[i..i + n].join(" ");
+                if let Some(ids) = self.lexicon.get(&key) {
+                    push(&mut out, ids);
+                    i += n;
+                    continue 'scan;
+                }
+            }
+            let word = &w[i];
+            if let Some(best) = self.correct(word) {
+                if let Some(ids) = self.lexicon.get(best) {
+                    push(&mut out, ids);
+                    out.corrected.push((word.clone(), best.to_owned()));
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    fn correct(&self, word: &str) -> Option<&str> {
+        let len = word.chars().count();
+        if len < 6 || !word.chars().all(char::is_alphabetic) || NOT_DRUGS.contains(&word) {
+            return None;
+        }
+        let mut best: Option<(&str, usize)> = None;
+        let mut tie = false;
+        for cand in &self.fuzzy_words {
+            let allowed = allowed_edits(cand.chars().count()).min(allowed_edits(len).max(1));
+            if let Some(d) = edit_distance(word, cand, allowed) {
+                match best {
+                    Some((_, bd)) if d > bd => {}
+                    Some((_, bd)) if d == bd => tie = true,
+                    _ => {
+                        best = Some((cand, d));
+                        tie = false;
+                    }
+                }
+            }
+        }
+        if tie { None } else { best.map(|(c, _)| c) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_doses_and_punctuation() {
+        assert_eq!(words("Paxil 20mg tablet"), ["paxil", "20", "mg", "tablet"]);
+        assert_eq!(words("tylenol_pm"), ["tylenol", "pm"]);
+        assert_eq!(words("Toprol-XL"), ["toprol", "xl"]);
+    }
+
+    #[test]
+    fn edit_distance_counts_transpositions_once() {
+        assert_eq!(edit_distance("paroxetine", "paroxetine", 2), Some(0));
+        assert_eq!(edit_distance("paroxetin", "paroxetine", 2), Some(1));
+        assert_eq!(edit_distance("proxetine", "paroxetine", 2), Some(1));
+        assert_eq!(edit_distance("praoxetine", "paroxetine", 2), Some(1));
+        assert_eq!(edit_distance("sertraline", "paroxetine", 2), None);
+    }
+
+    #[test]
+    fn icd10_codes_normalise() {
+        assert_eq!(icd10_key(" e11.42 "), "E1142");
+    }
+}

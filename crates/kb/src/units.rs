@@ -1,0 +1,61 @@
+//! Unit spelling: one normal form for the many ways labs and people write a unit.
+//!
+//! Only spelling is normalised here (case, micro signs, `mcg`, UCUM brackets and braces, white
+//! space). Which units an analyte accepts, and the factors between them, are knowledge-base
+//! data (`labs.toml`).
+
+/// The normal form of a unit string: lower case, `µ`/`μ`/`mc` as `u`, no spaces, brackets,
+/// braces or underscores (`m[IU]/L` -> `miu/l`, `mL/min/{1.73_m2}` -> `ml/min/1.73m2`).
+#[must_use]
+pub fn normalise_unit(unit: &str) -> String {
+    let mut s = String::with_capacity(unit.len());
+    for ch in unit.trim().chars() {
+        match ch {
+            'µ' | 'μ' => s.push('u'),
+            '[' | ']' | '{' | '}' | '_' | ' ' | '\u{a0}' => {}
+            '²' => s.push('2'),
+            c => s.extend(c.to_lowercase()),
+        }
+    }
+    let s = s.replace("mcg", "ug").replace("mcmol", "umol");
+    let s = s.replace("per", "/").replace("litre", "l").replace("liter", "l");
+    // "ml/min/1.73m^2" and "ml/min/1.73 m2" both end as "ml/min/1.73m2".
+    s.replace('^', "")
+}
+
+/// Splits `"75 ng/mL"` into `(75.0, "ng/mL")`; `None` when there is no leading number.
+#[must_use]
+pub fn split_quantity(text: &str) -> Option<(f64, &str)> {
+    let text = text.trim();
+    let end = text
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(text.len(), |(i, _)| i);
+    let value: f64 = text[..end].parse().ok()?;
+    value.is_finite().then_some((value, text[end..].trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_meet() {
+        assert_eq!(normalise_unit("ng/mL"), normalise_unit("ng/ml"));
+        assert_eq!(normalise_unit("µg/L"), normalise_unit("mcg/L"));
+        assert_eq!(normalise_unit("ug/L"), "ug/l");
+        assert_eq!(normalise_unit("m[IU]/L"), "miu/l");
+        assert_eq!(normalise_unit("mL/min/{1.73_m2}"), "ml/min/1.73m2");
+        assert_eq!(normalise_unit("mL/min/1.73 m²"), "ml/min/1.73m2");
+        assert_eq!(normalise_unit("µmol/L"), "umol/l");
+        assert_eq!(normalise_unit("mEq/L"), "meq/l");
+    }
+
+    #[test]
+    fn quantities_split() {
+        assert_eq!(split_quantity("75 ng/mL"), Some((75.0, "ng/mL")));
+        assert_eq!(split_quantity("1.7mg/dL"), Some((1.7, "mg/dL")));
+        assert_eq!(split_quantity("18"), Some((18.0, "")));
+        assert_eq!(split_quantity("ng/mL"), None);
+    }
+}
