@@ -1,9 +1,18 @@
-//! The `restless` command line: thin glue over the library crates.
+//! The `restless` command line: argument parsing, exit codes and files; everything else is
+//! in the library crates.
+//!
+//! Exit codes: 0 report produced; 2 the input or the command line is unusable; 1 internal
+//! failure.
 
-use std::path::PathBuf;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use restless_facts::Date;
+use restless_kb::{Kb, LoadError};
+use restless_report::Report;
 
 #[derive(Parser)]
 #[command(name = "restless", version, about = "Finds the causes behind a person's restless legs syndrome")]
@@ -14,44 +23,186 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Inspect the knowledge base.
+    /// Assess one person: a questionnaire JSON (FHIR R4 comes in a later version).
+    Assess {
+        /// The input file; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
+        /// Evaluation date (YYYY-MM-DD); default today.
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Use the knowledge base in this folder instead of the embedded one.
+        #[arg(long)]
+        kb: Option<PathBuf>,
+    },
+    /// Inspect or validate the knowledge base.
     Kb {
         #[command(subcommand)]
         command: KbCommand,
+        /// Use the knowledge base in this folder instead of the embedded one (list, show).
+        #[arg(long, global = true)]
+        kb: Option<PathBuf>,
     },
 }
 
 #[derive(Subcommand)]
 enum KbCommand {
     /// Validate a knowledge-base folder (default: the embedded one) and list every problem.
-    Check { dir: Option<PathBuf> },
+    Check {
+        /// The folder to check.
+        dir: Option<PathBuf>,
+    },
+    /// List every cause, aggravator, risk factor and mimic.
+    List,
+    /// Show one entry: what it is, how it is detected, the evidence and its sources.
+    Show {
+        /// The cause id (`restless kb list` shows them).
+        id: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date as YYYY-MM-DD"))
+}
+
+/// An error the user can fix: reported as is, exit code 2.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+fn load_kb(dir: Option<&Path>) -> anyhow::Result<Kb> {
+    match dir {
+        None => Kb::embedded().map_err(|d| anyhow::anyhow!("the embedded knowledge base is invalid ({} problems); this is a bug", d.len())),
+        Some(dir) => match Kb::from_dir(dir) {
+            Ok(kb) => Ok(kb),
+            Err(LoadError::Invalid(diags)) => {
+                let lines: Vec<String> = diags.iter().map(|d| format!("{}/{d}", dir.display())).collect();
+                Err(usage(format!("{}\nthe knowledge base in {} has {} problem(s)", lines.join("\n"), dir.display(), diags.len())))
+            }
+            Err(e) => Err(usage(e.to_string())),
+        },
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Kb { command: KbCommand::Check { dir } } => {
-            let result = match &dir {
-                Some(d) => restless_kb::Kb::from_dir(d),
-                None => restless_kb::Kb::embedded().map_err(restless_kb::LoadError::Invalid),
-            };
-            match result {
-                Ok(kb) => {
-                    println!("ok: knowledge base {} with {} causes", kb.version(), kb.causes().len());
-                    ExitCode::SUCCESS
+    let result = run(cli);
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(io) = e.downcast_ref::<io::Error>() {
+                if io.kind() == io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
                 }
-                Err(restless_kb::LoadError::Invalid(diags)) => {
-                    for d in &diags {
-                        eprintln!("{d}");
-                    }
-                    eprintln!("{} problem(s)", diags.len());
-                    ExitCode::from(2)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
+            }
+            if e.downcast_ref::<UsageError>().is_some() {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
             }
         }
     }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Assess { file, as_of, format, kb } => {
+            let kb = load_kb(kb.as_deref())?;
+            let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let (name, text) = read_input(file.as_deref())?;
+            let ingested = restless_ingest::read(&text, &kb, as_of).map_err(|e| match e {
+                restless_ingest::IngestError::Invalid(problems) => {
+                    usage(problems.iter().map(|p| format!("{name}: {p}")).collect::<Vec<_>>().join("\n"))
+                }
+                other => usage(format!("{name}: {other}")),
+            })?;
+            let assessment = restless_engine::assess(&kb, &ingested.record, as_of);
+            let report = Report { assessment: &assessment, kb: &kb, warnings: &ingested.warnings };
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            match format {
+                Format::Text => restless_report::text::write(&report, &mut out)?,
+                Format::Json => restless_report::json::v1::write(&report, &mut out)?,
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Kb { command: KbCommand::Check { dir }, .. } => {
+            let result = match &dir {
+                Some(d) => Kb::from_dir(d),
+                None => Kb::embedded().map_err(LoadError::Invalid),
+            };
+            let shown = dir.as_ref().map_or_else(|| "embedded".to_owned(), |d| d.display().to_string());
+            match result {
+                Ok(kb) => {
+                    let examples: usize = kb.causes().iter().map(|c| c.examples.len()).sum();
+                    println!("ok: {shown} knowledge base {}: {} entries, {} examples, {} drugs, {} references", kb.version(), kb.causes().len(), examples, kb.terminology().drugs().len(), kb.references().len());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(LoadError::Invalid(diags)) => {
+                    let stdout = io::stdout();
+                    let mut out = stdout.lock();
+                    for d in &diags {
+                        writeln!(out, "{d}")?;
+                    }
+                    Err(usage(format!("{} problem(s) in the {shown} knowledge base", diags.len())))
+                }
+                Err(e) => Err(usage(e.to_string())),
+            }
+        }
+        Command::Kb { command: KbCommand::List, kb } => {
+            let kb = load_kb(kb.as_deref())?;
+            let stdout = io::stdout();
+            restless_report::kb_page::write_list(&kb, &mut stdout.lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Kb { command: KbCommand::Show { id }, kb } => {
+            let kb = load_kb(kb.as_deref())?;
+            let Some(cause) = kb.cause(&id) else {
+                return Err(usage(format!("no entry `{id}` in the knowledge base; `restless kb list` shows the ids")));
+            };
+            let stdout = io::stdout();
+            restless_report::kb_page::write_cause(&kb, cause, &mut stdout.lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_input(file: Option<&Path>) -> anyhow::Result<(String, String)> {
+    match file {
+        None => read_stdin(),
+        Some(p) if p.as_os_str() == "-" => read_stdin(),
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?;
+            let text = String::from_utf8(bytes).map_err(|_| usage(format!("{}: not UTF-8 text", p.display())))?;
+            Ok((p.display().to_string(), text))
+        }
+    }
+}
+
+fn read_stdin() -> anyhow::Result<(String, String)> {
+    let mut text = String::new();
+    io::stdin().read_to_string(&mut text).map_err(|e| usage(format!("cannot read standard input: {e}"))).context("reading input")?;
+    Ok(("<stdin>".to_owned(), text))
 }

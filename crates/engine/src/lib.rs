@@ -1,1 +1,26 @@
-//! placeholder
+//! The reasoning engine: a pure function from (facts, knowledge base, as-of date) to an
+//! [`Assessment`].
+//!
+//! No I/O, no clock, no panics on any input: missing data is a result (`unknown`), never an
+//! error. Every criterion is three-valued (met, not met, unknown) and every finding carries the
+//! evidence that produced it and, when undecided, the data that would settle it.
+
+mod assessment;
+mod derive;
+mod eval;
+
+pub use assessment::{
+    Assessment, Classification, ClassificationKind, CriterionResult, Diagnosis, DiagnosisStatus,
+    Evidence, Finding, Mimic, Question, Status, Tri, WorkupItem,
+};
+
+use restless_facts::{Date, PatientRecord};
+use restless_kb::Kb;
+
+/// Assesses one person against the knowledge base on the given date.
+#[must_use]
+pub fn assess(kb: &Kb, record: &PatientRecord, as_of: Date) -> Assessment {
+    let derived = derive::derive(record, as_of);
+    let ctx = eval::Ctx::new(kb, record, &derived, as_of);
+    assessment::build(&ctx)
+}

@@ -14,7 +14,7 @@ pub use answer::{Answer, AnswerKind};
 pub use key::{FactKey, FactKeyError};
 pub use record::{
     AnswerFact, AnswerValue, ConditionFact, ConditionStatus, LabResult, MedStatus, MedicationFact,
-    PatientRecord, Provenance, Reviewed, Sex,
+    PatientRecord, Provenance, Reviewed, Sex, Warning,
 };
 pub use value::{Bound, Cmp};
 

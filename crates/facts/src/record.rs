@@ -216,3 +216,12 @@ mod tests {
         assert!(!med(MedStatus::Unknown, Some("2025-01-01"), Some("2025-06-01")).current_on(on));
     }
 }
+
+/// Something an adapter read but could not use, with its place and no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// `questionnaire:/labs/2`, `Observation/obs-3`.
+    pub source: String,
+    /// What happened.
+    pub message: String,
+}

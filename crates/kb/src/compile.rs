@@ -557,7 +557,18 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
         }
     }
 
-    let terminology = Terminology::build(analytes, sets, classes, drugs, products);
+    let mut never_correct = Vec::new();
+    for (name, text, raw) in &raw_drugs {
+        let f = FileCtx { name, text };
+        for w in &raw.never_correct {
+            let key = crate::terminology::phrase(w.get_ref());
+            if name_owner.contains_key(&key) {
+                c.diag(&f, Some(w.span().start), Code::Ambiguous, format!("`{}` is a name in the dictionary; it cannot also be a word never corrected", w.get_ref()));
+            }
+            never_correct.push(w.get_ref().clone());
+        }
+    }
+    let terminology = Terminology::build(analytes, sets, classes, drugs, products, never_correct);
     let mut c = Compiler { terminology: Some(&terminology), ..c };
 
     // The manifest's classification rule and background.

@@ -151,7 +151,7 @@ pub(crate) struct RawConditionSet {
 
 /// A file under `drugs/`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawDrugFile {
     #[serde(default)]
     pub class: Vec<RawDrugClass>,
@@ -159,6 +159,10 @@ pub(crate) struct RawDrugFile {
     pub drug: Vec<RawDrug>,
     #[serde(default)]
     pub product: Vec<RawProduct>,
+    /// Words that are never corrected into a drug name: other drugs' names and common words
+    /// within an edit or two of a dictionary name (`tizanidine` is not `nizatidine`).
+    #[serde(default)]
+    pub never_correct: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

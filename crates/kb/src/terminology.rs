@@ -45,6 +45,7 @@ pub struct Terminology {
     lexicon: HashMap<String, Vec<String>>,
     /// Single-word lexicon entries of six letters or more, for misspelling correction.
     fuzzy_words: Vec<String>,
+    never_correct: Vec<String>,
     longest_phrase: usize,
 }
 
@@ -146,8 +147,11 @@ impl Terminology {
         classes: Vec<DrugClass>,
         drugs: Vec<Drug>,
         products: Vec<Product>,
+        never_correct: Vec<String>,
     ) -> Terminology {
         let mut t = Terminology { analytes, sets, classes, drugs, products, ..Terminology::default() };
+        t.never_correct = never_correct.iter().map(|w| phrase(w)).collect();
+        t.never_correct.sort();
         for (i, a) in t.analytes.iter().enumerate() {
             for code in &a.loinc {
                 t.loinc.entry(code.clone()).or_insert(i);
@@ -251,13 +255,19 @@ impl Terminology {
         self.snomed.get(code.trim()).map(|v| v.iter().map(|&i| self.sets[i].id.as_str()).collect()).unwrap_or_default()
     }
 
-    /// Condition sets whose phrases appear, as whole words, in a text.
+    /// Condition sets whose phrases appear, as whole words, in a text. A phrase right after a
+    /// negating or qualifying word (`no`, `not`, `non`, `ex`, `former`, `denies`, `without`,
+    /// `acute`, `history of`, `past`, `resolved`) does not count: "not pregnant", "ex-smoker" and
+    /// "acute kidney failure" name no current condition of the set.
     #[must_use]
     pub fn sets_for_text(&self, text: &str) -> Vec<&str> {
+        const QUALIFIERS: &[&str] = &["no", "not", "non", "ex", "former", "denies", "without", "acute", "of", "past", "resolved", "never"];
         let w = words(text);
         let mut out: Vec<&str> = Vec::new();
         for (p, i) in &self.set_phrases {
-            if !p.is_empty() && w.windows(p.len()).any(|win| win == p.as_slice()) {
+            let hit = !p.is_empty()
+                && w.windows(p.len()).enumerate().any(|(at, win)| win == p.as_slice() && (at == 0 || !QUALIFIERS.contains(&w[at - 1].as_str())));
+            if hit {
                 let id = self.sets[*i].id.as_str();
                 if !out.contains(&id) {
                     out.push(id);
@@ -342,7 +352,7 @@ impl Terminology {
     pub fn match_medication_text(&self, text: &str) -> MedMatch {
         let w = words(text);
         let mut out = MedMatch::default();
-        let mut push = |out: &mut MedMatch, ids: &[String]| {
+        let push = |out: &mut MedMatch, ids: &[String]| {
             for id in ids {
                 if !out.ingredients.contains(id) {
                     out.ingredients.push(id.clone());
@@ -373,7 +383,11 @@ impl Terminology {
 
     fn correct(&self, word: &str) -> Option<&str> {
         let len = word.chars().count();
-        if len < 6 || !word.chars().all(char::is_alphabetic) || NOT_DRUGS.contains(&word) {
+        if len < 6
+            || !word.chars().all(char::is_alphabetic)
+            || NOT_DRUGS.contains(&word)
+            || self.never_correct.binary_search_by(|w| w.as_str().cmp(word)).is_ok()
+        {
             return None;
         }
         let mut best: Option<(&str, usize)> = None;

@@ -1,0 +1,268 @@
+//! Three-valued evaluation of criteria and formulas over one person's facts.
+
+use restless_facts::{
+    AnswerValue, ConditionStatus, Date, FactKey, LabResult, PatientRecord, Provenance, months_before,
+};
+use restless_kb::{Criterion, Expr, Kb, Tag, Test};
+
+use crate::assessment::{Evidence, Tri};
+use crate::derive::Derived;
+
+/// Everything evaluation needs, borrowed for one assessment.
+pub(crate) struct Ctx<'a> {
+    pub kb: &'a Kb,
+    pub rec: &'a PatientRecord,
+    pub as_of: Date,
+    pub age: Option<(u32, Provenance)>,
+    labs: Vec<&'a LabResult>,
+}
+
+/// The outcome of one criterion: its value, the evidence it rests on and, when unknown or not
+/// yet on record, the fact that would settle it.
+#[derive(Clone, Debug)]
+pub(crate) struct Outcome {
+    pub value: Tri,
+    pub evidence: Vec<Evidence>,
+    pub missing: Option<FactKey>,
+}
+
+fn src(p: &Provenance) -> String {
+    match &p.field {
+        Some(f) => format!("{}#{f}", p.source),
+        None => p.source.clone(),
+    }
+}
+
+fn fmt_num(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(kb: &'a Kb, rec: &'a PatientRecord, derived: &'a Derived, as_of: Date) -> Ctx<'a> {
+        let mut labs: Vec<&LabResult> = rec.labs.iter().chain(&derived.labs).collect();
+        // Newest first; ties broken by source so the order of the input never matters.
+        labs.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.source.cmp(&b.source)).then_with(|| a.as_read.cmp(&b.as_read)));
+        Ctx { kb, rec, as_of, age: derived.age.clone(), labs }
+    }
+
+    fn ev(&self, c: &Criterion, source: String, fact: &str, value: String, date: Option<Date>) -> Evidence {
+        Evidence { source, fact: fact.to_owned(), value, date, rule: c.label.clone(), tag: c.tag, counted: true }
+    }
+
+    /// Labs of an analyte within the window ending at as-of, newest first, and stale ones.
+    fn labs_of(&self, id: &str, months: u32) -> (Vec<&'a LabResult>, Vec<&'a LabResult>) {
+        let from = months_before(self.as_of, months);
+        let (mut current, mut stale) = (Vec::new(), Vec::new());
+        for l in self.labs.iter().copied().filter(|l| &*l.analyte == id) {
+            match l.date {
+                Some(d) if d > self.as_of => {}
+                Some(d) if d >= from => current.push(l),
+                _ => stale.push(l),
+            }
+        }
+        (current, stale)
+    }
+
+    pub(crate) fn criterion(&self, c: &Criterion) -> Outcome {
+        let unknown = |missing: FactKey| Outcome { value: Tri::Unknown, evidence: Vec::new(), missing: Some(missing) };
+        let tri = |b: bool| if b { Tri::Met } else { Tri::NotMet };
+        match (&c.fact, &c.test) {
+            (FactKey::Age, test) => match &self.age {
+                None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(FactKey::Age) },
+                None => unknown(FactKey::Age),
+                Some((age, p)) => {
+                    let value = match test {
+                        Test::Compare { op, threshold, .. } => tri(op.holds(f64::from(*age), *threshold)),
+                        _ => Tri::Met,
+                    };
+                    Outcome { value, evidence: vec![self.ev(c, src(p), "age", format!("{age} years"), None)], missing: None }
+                }
+            },
+            (FactKey::Sex, test) => match &self.rec.sex {
+                None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(FactKey::Sex) },
+                None => unknown(FactKey::Sex),
+                Some((sex, p)) => {
+                    let value = match test {
+                        Test::SexIs(want) => tri(sex == want),
+                        _ => Tri::Met,
+                    };
+                    Outcome { value, evidence: vec![self.ev(c, src(p), "sex", sex.name().to_owned(), None)], missing: None }
+                }
+            },
+            (FactKey::OnsetAge, test) => match &self.rec.onset_age {
+                None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(FactKey::OnsetAge) },
+                None => unknown(FactKey::OnsetAge),
+                Some((onset, p)) => {
+                    let value = match test {
+                        Test::Compare { op, threshold, .. } => tri(op.holds(*onset, *threshold)),
+                        _ => Tri::Met,
+                    };
+                    Outcome { value, evidence: vec![self.ev(c, src(p), "onset-age", format!("{} years", fmt_num(*onset)), None)], missing: None }
+                }
+            },
+            (FactKey::Lab(id), test) => self.lab(c, id, test),
+            (FactKey::Condition(id), _) => self.condition(c, id),
+            (FactKey::Drug(id), _) => self.drug(c, id),
+            (FactKey::Answer(a), test) => {
+                let found = self.rec.answers.iter().find(|x| x.answer == *a);
+                let key = FactKey::Answer(*a);
+                match found {
+                    None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(key) },
+                    None => unknown(key),
+                    Some(ans) => {
+                        let (value, shown) = match (test, ans.value) {
+                            (Test::Is(want), AnswerValue::YesNo(b)) => (tri(b == *want), if b { "yes" } else { "no" }.to_owned()),
+                            (Test::Compare { op, threshold, .. }, AnswerValue::Number(n)) => (tri(op.holds(n, *threshold)), fmt_num(n)),
+                            (Test::Known, AnswerValue::YesNo(b)) => (Tri::Met, if b { "yes" } else { "no" }.to_owned()),
+                            (Test::Known, AnswerValue::Number(n)) => (Tri::Met, fmt_num(n)),
+                            // A value of the wrong kind cannot come from the adapters; treat it as no data.
+                            _ => return unknown(key),
+                        };
+                        Outcome { value, evidence: vec![self.ev(c, src(&ans.source), a.name(), shown, None)], missing: None }
+                    }
+                }
+            }
+        }
+    }
+
+    fn lab(&self, c: &Criterion, id: &str, test: &Test) -> Outcome {
+        let months = c.within_months.unwrap_or(12);
+        let (current, stale) = self.labs_of(id, months);
+        let key = FactKey::Lab(id.into());
+        let history = |e: &mut Vec<Evidence>| {
+            for l in stale.iter().take(3) {
+                let mut item = self.ev(c, src(&l.source), id, l.as_read.clone(), l.date);
+                item.rule = format!("{} (older than {months} months or undated: shown as history, not counted)", c.label);
+                item.counted = false;
+                e.push(item);
+            }
+        };
+        let Some(latest) = current.first() else {
+            let mut evidence = Vec::new();
+            history(&mut evidence);
+            let value = if *test == Test::Known { Tri::NotMet } else { Tri::Unknown };
+            return Outcome { value, evidence, missing: Some(key) };
+        };
+        let value = match test {
+            Test::Compare { op, threshold, .. } => match latest.value.test(*op, *threshold) {
+                Some(b) => if b { Tri::Met } else { Tri::NotMet },
+                None => Tri::Unknown,
+            },
+            _ => Tri::Met,
+        };
+        let mut item = self.ev(c, src(&latest.source), id, latest.as_read.clone(), latest.date);
+        if latest.derived {
+            item.rule = format!("{} (value calculated by restless)", c.label);
+        }
+        Outcome { value, evidence: vec![item], missing: (value == Tri::Unknown).then_some(key) }
+    }
+
+    fn condition(&self, c: &Criterion, id: &str) -> Outcome {
+        let matching: Vec<_> = self
+            .rec
+            .conditions
+            .iter()
+            .filter(|f| f.sets.iter().any(|s| &**s == id))
+            .filter(|f| f.onset.is_none_or(|d| d <= self.as_of))
+            .collect();
+        let counted: Vec<_> = matching.iter().filter(|f| c.include_history || f.status == ConditionStatus::Active).collect();
+        let fact = FactKey::Condition(id.into());
+        if counted.is_empty() {
+            let mut evidence = Vec::new();
+            for f in matching.iter().take(3) {
+                let mut item = self.ev(c, src(&f.source), id, format!("{} (resolved)", f.display), f.onset);
+                item.rule = format!("{} (resolved or inactive: history only)", c.label);
+                item.counted = false;
+                evidence.push(item);
+            }
+            let value = if self.rec.reviewed.conditions || c.test == Test::Known { Tri::NotMet } else { Tri::Unknown };
+            return Outcome { value, evidence, missing: (value == Tri::Unknown).then_some(fact) };
+        }
+        let evidence = counted.iter().take(5).map(|f| self.ev(c, src(&f.source), id, f.display.clone(), f.onset)).collect();
+        Outcome { value: Tri::Met, evidence, missing: None }
+    }
+
+    fn drug(&self, c: &Criterion, id: &str) -> Outcome {
+        let t = self.kb.terminology();
+        let matching: Vec<_> = self
+            .rec
+            .medications
+            .iter()
+            .filter(|m| m.current_on(self.as_of))
+            .filter(|m| t.classes_of(&m.ingredients, &m.classes).any(|cl| cl == id))
+            .collect();
+        let fact = FactKey::Drug(id.into());
+        if matching.is_empty() {
+            let value = if self.rec.reviewed.medications || c.test == Test::Known { Tri::NotMet } else { Tri::Unknown };
+            return Outcome { value, evidence: Vec::new(), missing: (value == Tri::Unknown).then_some(fact) };
+        }
+        let evidence = matching
+            .iter()
+            .take(5)
+            .map(|m| {
+                let members: Vec<&str> = m
+                    .ingredients
+                    .iter()
+                    .filter(|i| t.drug(i).is_some_and(|d| d.classes.iter().any(|cl| cl == id)))
+                    .map(AsRef::as_ref)
+                    .collect();
+                let shown = if members.is_empty() || members.iter().any(|i| m.display.to_lowercase() == *i) {
+                    m.display.clone()
+                } else {
+                    format!("{} ({})", m.display, members.join(", "))
+                };
+                let tag = members.iter().filter_map(|i| t.drug(i)).map(|d| d.tag).max().unwrap_or(Tag::Corroborated);
+                let mut e = self.ev(c, src(&m.source), id, shown, m.start);
+                e.tag = e.tag.max(tag);
+                e
+            })
+            .collect();
+        Outcome { value: Tri::Met, evidence, missing: None }
+    }
+}
+
+/// The result of a formula and the criteria that decided it.
+pub(crate) struct Decided {
+    pub value: Tri,
+    pub support: Vec<usize>,
+}
+
+/// Evaluates a formula over already-computed criterion outcomes.
+pub(crate) fn eval(e: &Expr, outcomes: &[Outcome]) -> Decided {
+    match e {
+        Expr::Ref(i) => Decided { value: outcomes.get(*i).map_or(Tri::Unknown, |o| o.value), support: vec![*i] },
+        Expr::Not(inner) => {
+            let d = eval(inner, outcomes);
+            Decided { value: d.value.not(), support: d.support }
+        }
+        Expr::All(parts) | Expr::Any(parts) => {
+            let is_all = matches!(e, Expr::All(_));
+            let results: Vec<Decided> = parts.iter().map(|p| eval(p, outcomes)).collect();
+            let (decisive, fallback) = if is_all { (Tri::NotMet, Tri::Met) } else { (Tri::Met, Tri::NotMet) };
+            let value = if results.iter().any(|r| r.value == decisive) {
+                decisive
+            } else if results.iter().any(|r| r.value == Tri::Unknown) {
+                Tri::Unknown
+            } else {
+                fallback
+            };
+            let mut support: Vec<usize> = results
+                .into_iter()
+                .filter(|r| r.value == value || value == fallback)
+                .flat_map(|r| r.support)
+                .collect();
+            support.sort_unstable();
+            support.dedup();
+            Decided { value, support }
+        }
+    }
+}
+
+/// Every criterion index a formula mentions.
+pub(crate) fn leaves(e: &Expr, out: &mut Vec<usize>) {
+    match e {
+        Expr::Ref(i) => out.push(*i),
+        Expr::Not(inner) => leaves(inner, out),
+        Expr::All(parts) | Expr::Any(parts) => parts.iter().for_each(|p| leaves(p, out)),
+    }
+}
