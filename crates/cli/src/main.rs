@@ -15,7 +15,11 @@ use restless_kb::{Kb, LoadError};
 use restless_report::Report;
 
 #[derive(Parser)]
-#[command(name = "restless", version, about = "Finds the causes behind a person's restless legs syndrome")]
+#[command(
+    name = "restless",
+    version,
+    about = "Finds the causes behind a person's restless legs syndrome"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,12 +95,23 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 
 fn load_kb(dir: Option<&Path>) -> anyhow::Result<Kb> {
     match dir {
-        None => Kb::embedded().map_err(|d| anyhow::anyhow!("the embedded knowledge base is invalid ({} problems); this is a bug", d.len())),
+        None => Kb::embedded().map_err(|d| {
+            anyhow::anyhow!(
+                "the embedded knowledge base is invalid ({} problems); this is a bug",
+                d.len()
+            )
+        }),
         Some(dir) => match Kb::from_dir(dir) {
             Ok(kb) => Ok(kb),
             Err(LoadError::Invalid(diags)) => {
-                let lines: Vec<String> = diags.iter().map(|d| format!("{}/{d}", dir.display())).collect();
-                Err(usage(format!("{}\nthe knowledge base in {} has {} problem(s)", lines.join("\n"), dir.display(), diags.len())))
+                let lines: Vec<String> =
+                    diags.iter().map(|d| format!("{}/{d}", dir.display())).collect();
+                Err(usage(format!(
+                    "{}\nthe knowledge base in {} has {} problem(s)",
+                    lines.join("\n"),
+                    dir.display(),
+                    diags.len()
+                )))
             }
             Err(e) => Err(usage(e.to_string())),
         },
@@ -109,10 +124,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            if let Some(io) = e.downcast_ref::<io::Error>() {
-                if io.kind() == io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
-                }
+            if let Some(io) = e.downcast_ref::<io::Error>()
+                && io.kind() == io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
             }
             if e.downcast_ref::<UsageError>().is_some() {
                 eprintln!("error: {e}");
@@ -132,9 +147,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
             let (name, text) = read_input(file.as_deref())?;
             let ingested = restless_ingest::read(&text, &kb, as_of).map_err(|e| match e {
-                restless_ingest::IngestError::Invalid(problems) => {
-                    usage(problems.iter().map(|p| format!("{name}: {p}")).collect::<Vec<_>>().join("\n"))
-                }
+                restless_ingest::IngestError::Invalid(problems) => usage(
+                    problems.iter().map(|p| format!("{name}: {p}")).collect::<Vec<_>>().join("\n"),
+                ),
                 other => usage(format!("{name}: {other}")),
             })?;
             let assessment = restless_engine::assess(&kb, &ingested.record, as_of);
@@ -153,11 +168,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(d) => Kb::from_dir(d),
                 None => Kb::embedded().map_err(LoadError::Invalid),
             };
-            let shown = dir.as_ref().map_or_else(|| "embedded".to_owned(), |d| d.display().to_string());
+            let shown =
+                dir.as_ref().map_or_else(|| "embedded".to_owned(), |d| d.display().to_string());
             match result {
                 Ok(kb) => {
                     let examples: usize = kb.causes().iter().map(|c| c.examples.len()).sum();
-                    println!("ok: {shown} knowledge base {}: {} entries, {} examples, {} drugs, {} references", kb.version(), kb.causes().len(), examples, kb.terminology().drugs().len(), kb.references().len());
+                    println!(
+                        "ok: {shown} knowledge base {}: {} entries, {} examples, {} drugs, {} references",
+                        kb.version(),
+                        kb.causes().len(),
+                        examples,
+                        kb.terminology().drugs().len(),
+                        kb.references().len()
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(LoadError::Invalid(diags)) => {
@@ -180,7 +203,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kb { command: KbCommand::Show { id }, kb } => {
             let kb = load_kb(kb.as_deref())?;
             let Some(cause) = kb.cause(&id) else {
-                return Err(usage(format!("no entry `{id}` in the knowledge base; `restless kb list` shows the ids")));
+                return Err(usage(format!(
+                    "no entry `{id}` in the knowledge base; `restless kb list` shows the ids"
+                )));
             };
             let stdout = io::stdout();
             restless_report::kb_page::write_cause(&kb, cause, &mut stdout.lock())?;
@@ -194,8 +219,10 @@ fn read_input(file: Option<&Path>) -> anyhow::Result<(String, String)> {
         None => read_stdin(),
         Some(p) if p.as_os_str() == "-" => read_stdin(),
         Some(p) => {
-            let bytes = std::fs::read(p).map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?;
-            let text = String::from_utf8(bytes).map_err(|_| usage(format!("{}: not UTF-8 text", p.display())))?;
+            let bytes =
+                std::fs::read(p).map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| usage(format!("{}: not UTF-8 text", p.display())))?;
             Ok((p.display().to_string(), text))
         }
     }
@@ -203,6 +230,9 @@ fn read_input(file: Option<&Path>) -> anyhow::Result<(String, String)> {
 
 fn read_stdin() -> anyhow::Result<(String, String)> {
     let mut text = String::new();
-    io::stdin().read_to_string(&mut text).map_err(|e| usage(format!("cannot read standard input: {e}"))).context("reading input")?;
+    io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| usage(format!("cannot read standard input: {e}")))
+        .context("reading input")?;
     Ok(("<stdin>".to_owned(), text))
 }

@@ -19,17 +19,20 @@ pub enum Tri {
     Unknown,
 }
 
-impl Tri {
+impl std::ops::Not for Tri {
+    type Output = Tri;
+
     /// Negation; unknown stays unknown.
-    #[must_use]
-    pub fn not(self) -> Tri {
+    fn not(self) -> Tri {
         match self {
             Tri::Met => Tri::NotMet,
             Tri::NotMet => Tri::Met,
             Tri::Unknown => Tri::Unknown,
         }
     }
+}
 
+impl Tri {
     /// `met`, `not-met`, `unknown`.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -265,7 +268,10 @@ fn collect_evidence(outcomes: &[Outcome], idx: &[usize], out: &mut Vec<Evidence>
     for &i in idx {
         if let Some(o) = outcomes.get(i) {
             for e in &o.evidence {
-                if !out.iter().any(|x| x.source == e.source && x.rule == e.rule && x.value == e.value) {
+                if !out
+                    .iter()
+                    .any(|x| x.source == e.source && x.rule == e.rule && x.value == e.value)
+                {
                     out.push(e.clone());
                 }
             }
@@ -275,14 +281,12 @@ fn collect_evidence(outcomes: &[Outcome], idx: &[usize], out: &mut Vec<Evidence>
 
 fn collect_missing(outcomes: &[Outcome], idx: &[usize], out: &mut Vec<FactKey>) {
     for &i in idx {
-        if let Some(o) = outcomes.get(i) {
-            if o.value == Tri::Unknown {
-                if let Some(m) = &o.missing {
-                    if !out.contains(m) {
-                        out.push(m.clone());
-                    }
-                }
-            }
+        if let Some(o) = outcomes.get(i)
+            && o.value == Tri::Unknown
+            && let Some(m) = &o.missing
+            && !out.contains(m)
+        {
+            out.push(m.clone());
         }
     }
 }
@@ -299,14 +303,13 @@ fn evaluate(ctx: &Ctx<'_>, cause: &Cause) -> Evaluated {
     let status = if present.value == Tri::Met {
         collect_evidence(&outcomes, &present.support, &mut evidence);
         for &i in &present.support {
-            if let (Some(c), Some(o)) = (cause.criteria.get(i), outcomes.get(i)) {
-                if let (FactKey::Drug(class), Tri::Met) = (&c.fact, o.value) {
-                    if let Some(cl) = ctx.kb.terminology().drug_class(class) {
-                        for a in &cl.alternatives {
-                            if !alternatives.contains(a) {
-                                alternatives.push(a.clone());
-                            }
-                        }
+            if let (Some(c), Some(o)) = (cause.criteria.get(i), outcomes.get(i))
+                && let (FactKey::Drug(class), Tri::Met) = (&c.fact, o.value)
+                && let Some(cl) = ctx.kb.terminology().drug_class(class)
+            {
+                for a in &cl.alternatives {
+                    if !alternatives.contains(a) {
+                        alternatives.push(a.clone());
                     }
                 }
             }
@@ -373,7 +376,13 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
         let ev = evaluate(ctx, cause);
         if cause.kind == CauseKind::Mimic {
             if matches!(ev.status, Status::Present | Status::Possible) {
-                mimics.push(Mimic { id: cause.id.clone(), name: cause.name.clone(), status: ev.status, evidence: ev.evidence, advice: cause.advice.clone() });
+                mimics.push(Mimic {
+                    id: cause.id.clone(),
+                    name: cause.name.clone(),
+                    status: ev.status,
+                    evidence: ev.evidence,
+                    advice: cause.advice.clone(),
+                });
             }
             continue;
         }
@@ -394,7 +403,12 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             alternatives: ev.alternatives,
         });
     }
-    findings.sort_by(|a, b| a.status.cmp(&b.status).then(strength_rank(a.strength).cmp(&strength_rank(b.strength))).then(a.cause.cmp(&b.cause)));
+    findings.sort_by(|a, b| {
+        a.status
+            .cmp(&b.status)
+            .then(strength_rank(a.strength).cmp(&strength_rank(b.strength)))
+            .then(a.cause.cmp(&b.cause))
+    });
     mimics.sort_by(|a, b| a.status.cmp(&b.status).then(a.id.cmp(&b.id)));
 
     // Work-up and questions, in the order of the findings they serve.
@@ -413,7 +427,12 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
                                 w.for_causes.push(cause.clone());
                             }
                         }
-                        None => workup.push(WorkupItem { test: test.clone(), loinc: a.workup_loinc.clone(), analyte: a.id.clone(), for_causes: vec![cause.clone()] }),
+                        None => workup.push(WorkupItem {
+                            test: test.clone(),
+                            loinc: a.workup_loinc.clone(),
+                            analyte: a.id.clone(),
+                            for_causes: vec![cause.clone()],
+                        }),
                     }
                 }
                 other => {
@@ -426,7 +445,11 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
                         FactKey::Drug(_) => ("medication-list".to_owned(), "Which medicines does the person take now, including over-the-counter sleep aids and cold remedies? A complete list settles this.".to_owned()),
                         FactKey::Lab(_) => continue,
                     };
-                    let q = questions.entry(id.clone()).or_insert(Question { id, text, for_causes: Vec::new() });
+                    let q = questions.entry(id.clone()).or_insert(Question {
+                        id,
+                        text,
+                        for_causes: Vec::new(),
+                    });
                     if !q.for_causes.contains(cause) {
                         q.for_causes.push(cause.clone());
                     }
@@ -439,10 +462,22 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
     let classification = classify(ctx, &findings);
     let mut questions: Vec<Question> = questions.into_values().collect();
     questions.sort_by(|a, b| b.for_causes.len().cmp(&a.for_causes.len()).then(a.id.cmp(&b.id)));
-    Assessment { as_of: ctx.as_of, age: ctx.age.as_ref().map(|a| a.0), classification, diagnosis, findings, workup, questions }
+    Assessment {
+        as_of: ctx.as_of,
+        age: ctx.age.as_ref().map(|a| a.0),
+        classification,
+        diagnosis,
+        findings,
+        workup,
+        questions,
+    }
 }
 
-fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut BTreeMap<String, Question>) -> Diagnosis {
+fn diagnose(
+    ctx: &Ctx<'_>,
+    mimics: Vec<Mimic>,
+    questions: &mut BTreeMap<String, Question>,
+) -> Diagnosis {
     let answer = |a: Answer| ctx.rec.answers.iter().find(|x| x.answer == a);
     let ev = |a: Answer, rule: &str| -> Vec<Evidence> {
         answer(a)
@@ -455,7 +490,15 @@ fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut BTreeMap<String, 
                     Some(f) => format!("{}#{f}", x.source.source),
                     None => x.source.source.clone(),
                 };
-                vec![Evidence { source, fact: a.name().to_owned(), value, date: None, rule: rule.to_owned(), tag: Tag::Verified, counted: true }]
+                vec![Evidence {
+                    source,
+                    fact: a.name().to_owned(),
+                    value,
+                    date: None,
+                    rule: rule.to_owned(),
+                    tag: Tag::Verified,
+                    counted: true,
+                }]
             })
             .unwrap_or_default()
     };
@@ -472,7 +515,12 @@ fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut BTreeMap<String, 
     ];
     let mut criteria: Vec<CriterionResult> = core
         .iter()
-        .map(|&(n, name, a)| CriterionResult { number: n, name, value: yes_no(a), evidence: ev(a, &format!("IRLSSG criterion {n}: {name}")) })
+        .map(|&(n, name, a)| CriterionResult {
+            number: n,
+            name,
+            value: yes_no(a),
+            evidence: ev(a, &format!("IRLSSG criterion {n}: {name}")),
+        })
         .collect();
     let c5_rule = "IRLSSG criterion 5: not solely explained by another condition";
     let mimic_present = mimics.iter().any(|m| m.status == Status::Present);
@@ -490,12 +538,27 @@ fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut BTreeMap<String, 
             c5_evidence.push(e);
         }
     }
-    criteria.push(CriterionResult { number: 5, name: "not explained by another condition", value: c5, evidence: c5_evidence });
+    criteria.push(CriterionResult {
+        number: 5,
+        name: "not explained by another condition",
+        value: c5,
+        evidence: c5_evidence,
+    });
 
-    for (c, a) in criteria.iter().zip([Answer::Urge, Answer::RestWorse, Answer::MovementRelief, Answer::EveningWorse, Answer::ExplainedByOther]) {
+    for (c, a) in criteria.iter().zip([
+        Answer::Urge,
+        Answer::RestWorse,
+        Answer::MovementRelief,
+        Answer::EveningWorse,
+        Answer::ExplainedByOther,
+    ]) {
         if c.value == Tri::Unknown && answer(a).is_none() {
             let id = format!("answer.{}", a.name());
-            let q = questions.entry(id.clone()).or_insert(Question { id, text: a.question().to_owned(), for_causes: Vec::new() });
+            let q = questions.entry(id.clone()).or_insert(Question {
+                id,
+                text: a.question().to_owned(),
+                for_causes: Vec::new(),
+            });
             if !q.for_causes.iter().any(|x| x == "diagnosis") {
                 q.for_causes.push("diagnosis".to_owned());
             }
@@ -541,33 +604,47 @@ fn classify(ctx: &Ctx<'_>, findings: &[Finding]) -> Classification {
     let core = eval(&cls.core_workup, &outcomes);
     let core_done = core.value == Tri::Met;
     let names = |kind: CauseKind, status: Status| -> Vec<&str> {
-        findings.iter().filter(|f| f.kind == kind && f.status == status).map(|f| f.name.as_str()).collect()
+        findings
+            .iter()
+            .filter(|f| f.kind == kind && f.status == status)
+            .map(|f| f.name.as_str())
+            .collect()
     };
     let secondary = names(CauseKind::SecondaryCause, Status::Present);
     let aggravators = names(CauseKind::Aggravator, Status::Present);
     let contributors = if aggravators.is_empty() {
         String::new()
     } else {
-        format!("; aggravators present: {}", list(&aggravators).to_lowercase())
+        format!("; contributing aggravators: {}", list(&aggravators))
     };
     if !secondary.is_empty() {
         return Classification {
             kind: ClassificationKind::Secondary,
-            summary: format!("Points to secondary RLS: {} present{contributors}.", list(&secondary).to_lowercase()),
+            summary: format!(
+                "Points to secondary RLS: {} present{contributors}.",
+                list(&secondary)
+            ),
             core_workup_done: core_done,
         };
     }
     if core_done {
         return Classification {
             kind: ClassificationKind::Primary,
-            summary: format!("No secondary cause found and the core work-up is complete, so the picture fits primary RLS{contributors}."),
+            summary: format!(
+                "No secondary cause found and the core work-up is complete, so the picture fits primary RLS{contributors}."
+            ),
             core_workup_done: true,
         };
     }
     let mut gaps = Vec::new();
     let mut idx = Vec::new();
     leaves(&cls.core_workup, &mut idx);
-    let not_on_record = |id: &str| idx.iter().any(|&i| cls.criteria.get(i).is_some_and(|c| c.id == id) && outcomes.get(i).is_some_and(|o| o.value != Tri::Met));
+    let not_on_record = |id: &str| {
+        idx.iter().any(|&i| {
+            cls.criteria.get(i).is_some_and(|c| c.id == id)
+                && outcomes.get(i).is_some_and(|o| o.value != Tri::Met)
+        })
+    };
     if not_on_record("ferritin-known") {
         gaps.push("ferritin");
     }
@@ -582,10 +659,17 @@ fn classify(ctx: &Ctx<'_>, findings: &[Finding]) -> Classification {
         gaps.push("pregnancy status");
     }
     let possible = names(CauseKind::SecondaryCause, Status::Possible);
-    let maybe = if possible.is_empty() { String::new() } else { format!("; possible: {}", list(&possible).to_lowercase()) };
+    let maybe = if possible.is_empty() {
+        String::new()
+    } else {
+        format!("; possible: {}", list(&possible))
+    };
     Classification {
         kind: ClassificationKind::Undetermined,
-        summary: format!("Primary or secondary cannot be told yet: no secondary cause is present, but the core work-up lacks {} within 12 months{maybe}{contributors}.", list(&gaps)),
+        summary: format!(
+            "Primary or secondary cannot be told yet: no secondary cause is present, but the core work-up lacks {} within 12 months{maybe}{contributors}.",
+            list(&gaps)
+        ),
         core_workup_done: false,
     }
 }

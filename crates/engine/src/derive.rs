@@ -29,15 +29,24 @@ fn exact(l: &LabResult) -> Option<f64> {
 
 /// TSAT (%) = serum iron / TIBC × 100 for each same-day pair, where no TSAT was reported that day.
 fn derive_tsat(record: &PatientRecord, as_of: Date, out: &mut Vec<LabResult>) {
-    fn of<'r>(record: &'r PatientRecord, id: &'static str, as_of: Date) -> impl Iterator<Item = &'r LabResult> {
+    fn of<'r>(
+        record: &'r PatientRecord,
+        id: &'static str,
+        as_of: Date,
+    ) -> impl Iterator<Item = &'r LabResult> {
         record.labs.iter().filter(move |l| &*l.analyte == id && l.date.is_some_and(|d| d <= as_of))
     }
     for tibc in of(record, "tibc", as_of) {
         let Some(day) = tibc.date else { continue };
-        if of(record, "transferrin-saturation", as_of).any(|t| t.date == Some(day)) || out.iter().any(|t| t.date == Some(day)) {
+        if of(record, "transferrin-saturation", as_of).any(|t| t.date == Some(day))
+            || out.iter().any(|t| t.date == Some(day))
+        {
             continue;
         }
-        let Some(iron) = of(record, "serum-iron", as_of).filter(|i| i.date == Some(day)).min_by(|a, b| a.source.cmp(&b.source)) else {
+        let Some(iron) = of(record, "serum-iron", as_of)
+            .filter(|i| i.date == Some(day))
+            .min_by(|a, b| a.source.cmp(&b.source))
+        else {
             continue;
         };
         let (Some(fe), Some(cap)) = (exact(iron), exact(tibc)) else { continue };
@@ -48,9 +57,15 @@ fn derive_tsat(record: &PatientRecord, as_of: Date, out: &mut Vec<LabResult>) {
         out.push(LabResult {
             analyte: "transferrin-saturation".into(),
             value: Bound::exact(pct),
-            as_read: format!("{pct:.0} % (calculated: iron {} / TIBC {} × 100)", iron.as_read, tibc.as_read),
+            as_read: format!(
+                "{pct:.0} % (calculated: iron {} / TIBC {} × 100)",
+                iron.as_read, tibc.as_read
+            ),
             date: Some(day),
-            source: Provenance::new(format!("derived:{}+{}", iron.source.source, tibc.source.source)),
+            source: Provenance::new(format!(
+                "derived:{}+{}",
+                iron.source.source, tibc.source.source
+            )),
             derived: true,
         });
     }
@@ -78,16 +93,27 @@ fn derive_egfr(record: &PatientRecord, as_of: Date, age: Option<u32>, out: &mut 
     if value <= 0.0 {
         return;
     }
-    let reported_since = record.labs.iter().any(|l| &*l.analyte == "egfr" && l.date >= scr.date && l.date.is_some_and(|d| d <= as_of));
+    let reported_since = record
+        .labs
+        .iter()
+        .any(|l| &*l.analyte == "egfr" && l.date >= scr.date && l.date.is_some_and(|d| d <= as_of));
     if reported_since {
         return;
     }
     let r = value / kappa;
-    let egfr = 142.0 * r.min(1.0).powf(alpha) * r.max(1.0).powf(-1.200) * 0.9938f64.powf(f64::from(age)) * female_factor;
+    let egfr = 142.0
+        * r.min(1.0).powf(alpha)
+        * r.max(1.0).powf(-1.200)
+        * 0.9938f64.powf(f64::from(age))
+        * female_factor;
     out.push(LabResult {
         analyte: "egfr".into(),
         value: Bound::exact(egfr),
-        as_read: format!("{egfr:.0} mL/min/1.73m2 (CKD-EPI 2021 from creatinine {}, age {age}, {})", scr.as_read, sex.name()),
+        as_read: format!(
+            "{egfr:.0} mL/min/1.73m2 (CKD-EPI 2021 from creatinine {}, age {age}, {})",
+            scr.as_read,
+            sex.name()
+        ),
         date: scr.date,
         source: Provenance::new(format!("derived:{}", scr.source.source)),
         derived: true,
@@ -116,7 +142,11 @@ mod tests {
     #[test]
     fn tsat_is_iron_over_tibc_on_the_same_day() {
         let rec = PatientRecord {
-            labs: vec![lab("serum-iron", 50.0, "2026-10-01", "a"), lab("tibc", 400.0, "2026-10-01", "b"), lab("tibc", 300.0, "2026-09-01", "c")],
+            labs: vec![
+                lab("serum-iron", 50.0, "2026-10-01", "a"),
+                lab("tibc", 400.0, "2026-10-01", "b"),
+                lab("tibc", 300.0, "2026-09-01", "c"),
+            ],
             ..PatientRecord::default()
         };
         let d = derive(&rec, as_of());
@@ -127,7 +157,11 @@ mod tests {
     #[test]
     fn reported_tsat_wins_over_calculation() {
         let rec = PatientRecord {
-            labs: vec![lab("serum-iron", 50.0, "2026-10-01", "a"), lab("tibc", 400.0, "2026-10-01", "b"), lab("transferrin-saturation", 14.0, "2026-10-01", "c")],
+            labs: vec![
+                lab("serum-iron", 50.0, "2026-10-01", "a"),
+                lab("tibc", 400.0, "2026-10-01", "b"),
+                lab("transferrin-saturation", 14.0, "2026-10-01", "c"),
+            ],
             ..PatientRecord::default()
         };
         assert!(derive(&rec, as_of()).labs.is_empty());
@@ -136,7 +170,11 @@ mod tests {
     #[test]
     fn egfr_matches_ckd_epi_2021_reference_values() {
         // Worked values of the 2021 equation: creatinine 1.0 mg/dL, 50 years.
-        let mut rec = PatientRecord { labs: vec![lab("creatinine", 1.0, "2026-10-01", "a")], age: Some((50, Provenance::new("q"))), ..PatientRecord::default() };
+        let mut rec = PatientRecord {
+            labs: vec![lab("creatinine", 1.0, "2026-10-01", "a")],
+            age: Some((50, Provenance::new("q"))),
+            ..PatientRecord::default()
+        };
         rec.sex = Some((Sex::Male, Provenance::new("q")));
         let male = derive(&rec, as_of()).labs[0].value.value;
         rec.sex = Some((Sex::Female, Provenance::new("q")));
@@ -149,7 +187,10 @@ mod tests {
 
     #[test]
     fn no_egfr_without_age_and_sex_or_for_children() {
-        let rec = PatientRecord { labs: vec![lab("creatinine", 1.0, "2026-10-01", "a")], ..PatientRecord::default() };
+        let rec = PatientRecord {
+            labs: vec![lab("creatinine", 1.0, "2026-10-01", "a")],
+            ..PatientRecord::default()
+        };
         assert!(derive(&rec, as_of()).labs.is_empty());
         let child = PatientRecord {
             labs: vec![lab("creatinine", 0.5, "2026-10-01", "a")],

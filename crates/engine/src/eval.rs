@@ -1,7 +1,8 @@
 //! Three-valued evaluation of criteria and formulas over one person's facts.
 
 use restless_facts::{
-    AnswerValue, ConditionStatus, Date, FactKey, LabResult, PatientRecord, Provenance, months_before,
+    AnswerValue, ConditionStatus, Date, FactKey, LabResult, PatientRecord, Provenance,
+    months_before,
 };
 use restless_kb::{Criterion, Expr, Kb, Tag, Test};
 
@@ -38,15 +39,40 @@ fn fmt_num(n: f64) -> String {
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(kb: &'a Kb, rec: &'a PatientRecord, derived: &'a Derived, as_of: Date) -> Ctx<'a> {
+    pub(crate) fn new(
+        kb: &'a Kb,
+        rec: &'a PatientRecord,
+        derived: &'a Derived,
+        as_of: Date,
+    ) -> Ctx<'a> {
         let mut labs: Vec<&LabResult> = rec.labs.iter().chain(&derived.labs).collect();
         // Newest first; ties broken by source so the order of the input never matters.
-        labs.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.source.cmp(&b.source)).then_with(|| a.as_read.cmp(&b.as_read)));
+        labs.sort_by(|a, b| {
+            b.date
+                .cmp(&a.date)
+                .then_with(|| a.source.cmp(&b.source))
+                .then_with(|| a.as_read.cmp(&b.as_read))
+        });
         Ctx { kb, rec, as_of, age: derived.age.clone(), labs }
     }
 
-    fn ev(&self, c: &Criterion, source: String, fact: &str, value: String, date: Option<Date>) -> Evidence {
-        Evidence { source, fact: fact.to_owned(), value, date, rule: c.label.clone(), tag: c.tag, counted: true }
+    fn ev(
+        &self,
+        c: &Criterion,
+        source: String,
+        fact: &str,
+        value: String,
+        date: Option<Date>,
+    ) -> Evidence {
+        Evidence {
+            source,
+            fact: fact.to_owned(),
+            value,
+            date,
+            rule: c.label.clone(),
+            tag: c.tag,
+            counted: true,
+        }
     }
 
     /// Labs of an analyte within the window ending at as-of, newest first, and stale ones.
@@ -64,40 +90,76 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn criterion(&self, c: &Criterion) -> Outcome {
-        let unknown = |missing: FactKey| Outcome { value: Tri::Unknown, evidence: Vec::new(), missing: Some(missing) };
+        let unknown = |missing: FactKey| Outcome {
+            value: Tri::Unknown,
+            evidence: Vec::new(),
+            missing: Some(missing),
+        };
         let tri = |b: bool| if b { Tri::Met } else { Tri::NotMet };
         match (&c.fact, &c.test) {
             (FactKey::Age, test) => match &self.age {
-                None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(FactKey::Age) },
+                None if *test == Test::Known => Outcome {
+                    value: Tri::NotMet,
+                    evidence: Vec::new(),
+                    missing: Some(FactKey::Age),
+                },
                 None => unknown(FactKey::Age),
                 Some((age, p)) => {
                     let value = match test {
-                        Test::Compare { op, threshold, .. } => tri(op.holds(f64::from(*age), *threshold)),
+                        Test::Compare { op, threshold, .. } => {
+                            tri(op.holds(f64::from(*age), *threshold))
+                        }
                         _ => Tri::Met,
                     };
-                    Outcome { value, evidence: vec![self.ev(c, src(p), "age", format!("{age} years"), None)], missing: None }
+                    Outcome {
+                        value,
+                        evidence: vec![self.ev(c, src(p), "age", format!("{age} years"), None)],
+                        missing: None,
+                    }
                 }
             },
             (FactKey::Sex, test) => match &self.rec.sex {
-                None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(FactKey::Sex) },
+                None if *test == Test::Known => Outcome {
+                    value: Tri::NotMet,
+                    evidence: Vec::new(),
+                    missing: Some(FactKey::Sex),
+                },
                 None => unknown(FactKey::Sex),
                 Some((sex, p)) => {
                     let value = match test {
                         Test::SexIs(want) => tri(sex == want),
                         _ => Tri::Met,
                     };
-                    Outcome { value, evidence: vec![self.ev(c, src(p), "sex", sex.name().to_owned(), None)], missing: None }
+                    Outcome {
+                        value,
+                        evidence: vec![self.ev(c, src(p), "sex", sex.name().to_owned(), None)],
+                        missing: None,
+                    }
                 }
             },
             (FactKey::OnsetAge, test) => match &self.rec.onset_age {
-                None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(FactKey::OnsetAge) },
+                None if *test == Test::Known => Outcome {
+                    value: Tri::NotMet,
+                    evidence: Vec::new(),
+                    missing: Some(FactKey::OnsetAge),
+                },
                 None => unknown(FactKey::OnsetAge),
                 Some((onset, p)) => {
                     let value = match test {
                         Test::Compare { op, threshold, .. } => tri(op.holds(*onset, *threshold)),
                         _ => Tri::Met,
                     };
-                    Outcome { value, evidence: vec![self.ev(c, src(p), "onset-age", format!("{} years", fmt_num(*onset)), None)], missing: None }
+                    Outcome {
+                        value,
+                        evidence: vec![self.ev(
+                            c,
+                            src(p),
+                            "onset-age",
+                            format!("{} years", fmt_num(*onset)),
+                            None,
+                        )],
+                        missing: None,
+                    }
                 }
             },
             (FactKey::Lab(id), test) => self.lab(c, id, test),
@@ -107,18 +169,30 @@ impl<'a> Ctx<'a> {
                 let found = self.rec.answers.iter().find(|x| x.answer == *a);
                 let key = FactKey::Answer(*a);
                 match found {
-                    None if *test == Test::Known => Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(key) },
+                    None if *test == Test::Known => {
+                        Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(key) }
+                    }
                     None => unknown(key),
                     Some(ans) => {
                         let (value, shown) = match (test, ans.value) {
-                            (Test::Is(want), AnswerValue::YesNo(b)) => (tri(b == *want), if b { "yes" } else { "no" }.to_owned()),
-                            (Test::Compare { op, threshold, .. }, AnswerValue::Number(n)) => (tri(op.holds(n, *threshold)), fmt_num(n)),
-                            (Test::Known, AnswerValue::YesNo(b)) => (Tri::Met, if b { "yes" } else { "no" }.to_owned()),
+                            (Test::Is(want), AnswerValue::YesNo(b)) => {
+                                (tri(b == *want), if b { "yes" } else { "no" }.to_owned())
+                            }
+                            (Test::Compare { op, threshold, .. }, AnswerValue::Number(n)) => {
+                                (tri(op.holds(n, *threshold)), fmt_num(n))
+                            }
+                            (Test::Known, AnswerValue::YesNo(b)) => {
+                                (Tri::Met, if b { "yes" } else { "no" }.to_owned())
+                            }
                             (Test::Known, AnswerValue::Number(n)) => (Tri::Met, fmt_num(n)),
                             // A value of the wrong kind cannot come from the adapters; treat it as no data.
                             _ => return unknown(key),
                         };
-                        Outcome { value, evidence: vec![self.ev(c, src(&ans.source), a.name(), shown, None)], missing: None }
+                        Outcome {
+                            value,
+                            evidence: vec![self.ev(c, src(&ans.source), a.name(), shown, None)],
+                            missing: None,
+                        }
                     }
                 }
             }
@@ -132,7 +206,10 @@ impl<'a> Ctx<'a> {
         let history = |e: &mut Vec<Evidence>| {
             for l in stale.iter().take(3) {
                 let mut item = self.ev(c, src(&l.source), id, l.as_read.clone(), l.date);
-                item.rule = format!("{} (older than {months} months or undated: shown as history, not counted)", c.label);
+                item.rule = format!(
+                    "{} (older than {months} months or undated: shown as history, not counted)",
+                    c.label
+                );
                 item.counted = false;
                 e.push(item);
             }
@@ -145,7 +222,13 @@ impl<'a> Ctx<'a> {
         };
         let value = match test {
             Test::Compare { op, threshold, .. } => match latest.value.test(*op, *threshold) {
-                Some(b) => if b { Tri::Met } else { Tri::NotMet },
+                Some(b) => {
+                    if b {
+                        Tri::Met
+                    } else {
+                        Tri::NotMet
+                    }
+                }
                 None => Tri::Unknown,
             },
             _ => Tri::Met,
@@ -165,20 +248,32 @@ impl<'a> Ctx<'a> {
             .filter(|f| f.sets.iter().any(|s| &**s == id))
             .filter(|f| f.onset.is_none_or(|d| d <= self.as_of))
             .collect();
-        let counted: Vec<_> = matching.iter().filter(|f| c.include_history || f.status == ConditionStatus::Active).collect();
+        let counted: Vec<_> = matching
+            .iter()
+            .filter(|f| c.include_history || f.status == ConditionStatus::Active)
+            .collect();
         let fact = FactKey::Condition(id.into());
         if counted.is_empty() {
             let mut evidence = Vec::new();
             for f in matching.iter().take(3) {
-                let mut item = self.ev(c, src(&f.source), id, format!("{} (resolved)", f.display), f.onset);
+                let mut item =
+                    self.ev(c, src(&f.source), id, format!("{} (resolved)", f.display), f.onset);
                 item.rule = format!("{} (resolved or inactive: history only)", c.label);
                 item.counted = false;
                 evidence.push(item);
             }
-            let value = if self.rec.reviewed.conditions || c.test == Test::Known { Tri::NotMet } else { Tri::Unknown };
+            let value = if self.rec.reviewed.conditions || c.test == Test::Known {
+                Tri::NotMet
+            } else {
+                Tri::Unknown
+            };
             return Outcome { value, evidence, missing: (value == Tri::Unknown).then_some(fact) };
         }
-        let evidence = counted.iter().take(5).map(|f| self.ev(c, src(&f.source), id, f.display.clone(), f.onset)).collect();
+        let evidence = counted
+            .iter()
+            .take(5)
+            .map(|f| self.ev(c, src(&f.source), id, f.display.clone(), f.onset))
+            .collect();
         Outcome { value: Tri::Met, evidence, missing: None }
     }
 
@@ -193,8 +288,16 @@ impl<'a> Ctx<'a> {
             .collect();
         let fact = FactKey::Drug(id.into());
         if matching.is_empty() {
-            let value = if self.rec.reviewed.medications || c.test == Test::Known { Tri::NotMet } else { Tri::Unknown };
-            return Outcome { value, evidence: Vec::new(), missing: (value == Tri::Unknown).then_some(fact) };
+            let value = if self.rec.reviewed.medications || c.test == Test::Known {
+                Tri::NotMet
+            } else {
+                Tri::Unknown
+            };
+            return Outcome {
+                value,
+                evidence: Vec::new(),
+                missing: (value == Tri::Unknown).then_some(fact),
+            };
         }
         let evidence = matching
             .iter()
@@ -206,12 +309,19 @@ impl<'a> Ctx<'a> {
                     .filter(|i| t.drug(i).is_some_and(|d| d.classes.iter().any(|cl| cl == id)))
                     .map(AsRef::as_ref)
                     .collect();
-                let shown = if members.is_empty() || members.iter().any(|i| m.display.to_lowercase() == *i) {
+                let shown = if members.is_empty()
+                    || members.iter().any(|i| m.display.to_lowercase() == *i)
+                {
                     m.display.clone()
                 } else {
                     format!("{} ({})", m.display, members.join(", "))
                 };
-                let tag = members.iter().filter_map(|i| t.drug(i)).map(|d| d.tag).max().unwrap_or(Tag::Corroborated);
+                let tag = members
+                    .iter()
+                    .filter_map(|i| t.drug(i))
+                    .map(|d| d.tag)
+                    .max()
+                    .unwrap_or(Tag::Corroborated);
                 let mut e = self.ev(c, src(&m.source), id, shown, m.start);
                 e.tag = e.tag.max(tag);
                 e
@@ -230,15 +340,18 @@ pub(crate) struct Decided {
 /// Evaluates a formula over already-computed criterion outcomes.
 pub(crate) fn eval(e: &Expr, outcomes: &[Outcome]) -> Decided {
     match e {
-        Expr::Ref(i) => Decided { value: outcomes.get(*i).map_or(Tri::Unknown, |o| o.value), support: vec![*i] },
+        Expr::Ref(i) => {
+            Decided { value: outcomes.get(*i).map_or(Tri::Unknown, |o| o.value), support: vec![*i] }
+        }
         Expr::Not(inner) => {
             let d = eval(inner, outcomes);
-            Decided { value: d.value.not(), support: d.support }
+            Decided { value: !d.value, support: d.support }
         }
         Expr::All(parts) | Expr::Any(parts) => {
             let is_all = matches!(e, Expr::All(_));
             let results: Vec<Decided> = parts.iter().map(|p| eval(p, outcomes)).collect();
-            let (decisive, fallback) = if is_all { (Tri::NotMet, Tri::Met) } else { (Tri::Met, Tri::NotMet) };
+            let (decisive, fallback) =
+                if is_all { (Tri::NotMet, Tri::Met) } else { (Tri::Met, Tri::NotMet) };
             let value = if results.iter().any(|r| r.value == decisive) {
                 decisive
             } else if results.iter().any(|r| r.value == Tri::Unknown) {

@@ -60,9 +60,13 @@ impl FactKey {
             _ => {}
         }
         let Some((family, id)) = text.split_once('.') else {
-            return Err(err("expected age, sex, onset-age or a family prefix (lab., condition., drug., answer.)"));
+            return Err(err(
+                "expected age, sex, onset-age or a family prefix (lab., condition., drug., answer.)",
+            ));
         };
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if id.is_empty()
+            || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             return Err(err("ids are lower-case letters, digits and hyphens"));
         }
         match family {
@@ -97,7 +101,15 @@ mod tests {
 
     #[test]
     fn keys_round_trip() {
-        for s in ["age", "sex", "onset-age", "lab.ferritin", "condition.esrd", "drug.ssri", "answer.urge"] {
+        for s in [
+            "age",
+            "sex",
+            "onset-age",
+            "lab.ferritin",
+            "condition.esrd",
+            "drug.ssri",
+            "answer.urge",
+        ] {
             assert_eq!(FactKey::parse(s).map(|k| k.to_string()), Ok(s.to_owned()));
         }
     }

@@ -131,7 +131,9 @@ impl MedicationFact {
         match self.status {
             MedStatus::Active => started && not_ended,
             MedStatus::Stopped => false,
-            MedStatus::Unknown => (self.start.is_some() || self.end.is_some()) && started && not_ended,
+            MedStatus::Unknown => {
+                (self.start.is_some() || self.end.is_some()) && started && not_ended
+            }
         }
     }
 }

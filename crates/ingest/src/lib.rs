@@ -43,8 +43,13 @@ pub fn read(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(IngestError::from_json)?;
     match detect(&value) {
         Some(Format::Questionnaire) => questionnaire::read(&value, kb, as_of),
-        Some(Format::Fhir) => Err(IngestError::Unsupported { what: "FHIR R4 input (resourceType) is not read by this version yet".into() }),
-        None => Err(IngestError::Invalid(vec![Problem::new("", "a JSON object: a restless questionnaire or a FHIR resource")])),
+        Some(Format::Fhir) => Err(IngestError::Unsupported {
+            what: "FHIR R4 input (resourceType) is not read by this version yet".into(),
+        }),
+        None => Err(IngestError::Invalid(vec![Problem::new(
+            "",
+            "a JSON object: a restless questionnaire or a FHIR resource",
+        )])),
     }
 }
 

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use restless_facts::{
-    AnswerFact, AnswerKind, AnswerValue, Bound, Cmp, ConditionFact, ConditionStatus, Date,
-    FactKey, LabResult, MedStatus, MedicationFact, PatientRecord, Provenance, Sex,
+    AnswerFact, AnswerKind, AnswerValue, Bound, Cmp, ConditionFact, ConditionStatus, Date, FactKey,
+    LabResult, MedStatus, MedicationFact, PatientRecord, Provenance, Sex,
 };
 use serde::de::DeserializeOwned;
 use toml::Spanned;
@@ -64,18 +64,39 @@ impl Compiler<'_> {
 
     fn tag(&mut self, f: &FileCtx<'_>, s: &Spanned<String>) -> Tag {
         Tag::parse(s.get_ref()).unwrap_or_else(|| {
-            self.diag(f, Some(s.span().start), Code::BadValue, format!("tag `{}` must be V, C or U", s.get_ref()));
+            self.diag(
+                f,
+                Some(s.span().start),
+                Code::BadValue,
+                format!("tag `{}` must be V, C or U", s.get_ref()),
+            );
             Tag::Unverified
         })
     }
 
-    fn references(&mut self, f: &FileCtx<'_>, refs: &[Spanned<String>], what: &str, at: usize) -> Vec<String> {
+    fn references(
+        &mut self,
+        f: &FileCtx<'_>,
+        refs: &[Spanned<String>],
+        what: &str,
+        at: usize,
+    ) -> Vec<String> {
         if refs.is_empty() {
-            self.diag(f, Some(at), Code::MissingSource, format!("{what} has no references; every entry needs a source"));
+            self.diag(
+                f,
+                Some(at),
+                Code::MissingSource,
+                format!("{what} has no references; every entry needs a source"),
+            );
         }
         for r in refs {
             if !self.refs.contains(r.get_ref()) {
-                self.diag(f, Some(r.span().start), Code::Dangling, format!("reference `{}` is not defined in references.toml", r.get_ref()));
+                self.diag(
+                    f,
+                    Some(r.span().start),
+                    Code::Dangling,
+                    format!("reference `{}` is not defined in references.toml", r.get_ref()),
+                );
             }
         }
         refs.iter().map(|r| r.get_ref().clone()).collect()
@@ -84,7 +105,12 @@ impl Compiler<'_> {
     fn seeds(&mut self, f: &FileCtx<'_>, seeds: &[Spanned<String>]) -> Vec<String> {
         for s in seeds {
             if !self.claims.contains(s.get_ref()) {
-                self.diag(f, Some(s.span().start), Code::Dangling, format!("seed claim `{}` is not in claims.toml (S01 to S30)", s.get_ref()));
+                self.diag(
+                    f,
+                    Some(s.span().start),
+                    Code::Dangling,
+                    format!("seed claim `{}` is not in claims.toml (S01 to S30)", s.get_ref()),
+                );
             }
         }
         seeds.iter().map(|s| s.get_ref().clone()).collect()
@@ -92,19 +118,42 @@ impl Compiler<'_> {
 
     fn reviewed(&mut self, f: &FileCtx<'_>, dt: &Spanned<Datetime>) -> Date {
         date_of(dt.get_ref()).unwrap_or_else(|| {
-            self.diag(f, Some(dt.span().start), Code::BadValue, "review date must be a plain date (YYYY-MM-DD)");
+            self.diag(
+                f,
+                Some(dt.span().start),
+                Code::BadValue,
+                "review date must be a plain date (YYYY-MM-DD)",
+            );
             Date::MIN
         })
     }
 
-    fn ids_unique<'s>(&mut self, f: &FileCtx<'_>, seen: &mut HashMap<String, String>, id: &'s Spanned<String>, what: &str) -> bool {
+    fn ids_unique(
+        &mut self,
+        f: &FileCtx<'_>,
+        seen: &mut HashMap<String, String>,
+        id: &Spanned<String>,
+        what: &str,
+    ) -> bool {
         let name = id.get_ref();
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            self.diag(f, Some(id.span().start), Code::BadValue, format!("{what} id `{name}` must be lower-case letters, digits and hyphens"));
+        if name.is_empty()
+            || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            self.diag(
+                f,
+                Some(id.span().start),
+                Code::BadValue,
+                format!("{what} id `{name}` must be lower-case letters, digits and hyphens"),
+            );
         }
         if let Some(prev) = seen.get(name) {
             let prev = prev.clone();
-            self.diag(f, Some(id.span().start), Code::Duplicate, format!("{what} `{name}` is already defined in {prev}"));
+            self.diag(
+                f,
+                Some(id.span().start),
+                Code::Duplicate,
+                format!("{what} `{name}` is already defined in {prev}"),
+            );
             return false;
         }
         seen.insert(name.clone(), f.name.to_owned());
@@ -112,7 +161,7 @@ impl Compiler<'_> {
     }
 
     fn criterion(&mut self, f: &FileCtx<'_>, raw: &RawCriterion) -> Option<Criterion> {
-        let Some(t) = self.terminology else { return None };
+        let t = self.terminology?;
         let at = Some(raw.fact.span().start);
         let fact = match FactKey::parse(raw.fact.get_ref()) {
             Ok(k) => k,
@@ -128,7 +177,15 @@ impl Compiler<'_> {
             _ => true,
         };
         if !exists {
-            self.diag(f, at, Code::UnknownFact, format!("`{}` names no lab analyte, condition set or drug class in the knowledge base", raw.fact.get_ref()));
+            self.diag(
+                f,
+                at,
+                Code::UnknownFact,
+                format!(
+                    "`{}` names no lab analyte, condition set or drug class in the knowledge base",
+                    raw.fact.get_ref()
+                ),
+            );
             return None;
         }
         let known = raw.known == Some(true);
@@ -140,12 +197,20 @@ impl Compiler<'_> {
             return bad(self, format!("`within-months` applies only to lab facts, not `{fact}`"));
         }
         if raw.include_history.is_some() && !matches!(fact, FactKey::Condition(_)) {
-            return bad(self, format!("`include-history` applies only to condition facts, not `{fact}`"));
+            return bad(
+                self,
+                format!("`include-history` applies only to condition facts, not `{fact}`"),
+            );
         }
         let cmp = match &raw.cmp {
             Some(c) => match Cmp::parse(c.get_ref()) {
                 Some(op) => Some(op),
-                None => return bad(self, format!("operator `{}` must be <, <=, >, >= or =", c.get_ref())),
+                None => {
+                    return bad(
+                        self,
+                        format!("operator `{}` must be <, <=, >, >= or =", c.get_ref()),
+                    );
+                }
             },
             None => None,
         };
@@ -158,7 +223,12 @@ impl Compiler<'_> {
             match &fact {
                 FactKey::Condition(_) | FactKey::Drug(_) => {
                     if cmp.is_some() || raw.value.is_some() || raw.is.is_some() {
-                        return bad(self, format!("`{fact}` is tested for presence; it takes no cmp, value or is"));
+                        return bad(
+                            self,
+                            format!(
+                                "`{fact}` is tested for presence; it takes no cmp, value or is"
+                            ),
+                        );
                     }
                     Test::Present
                 }
@@ -167,13 +237,23 @@ impl Compiler<'_> {
                     Some(Some("male")) => Test::SexIs(Sex::Male),
                     _ => return bad(self, "`sex` needs is = \"female\" or is = \"male\"".into()),
                 },
-                FactKey::Answer(a) if a.kind() == AnswerKind::YesNo => match raw.is.as_ref().map(|v| v.get_ref().as_bool()) {
-                    Some(Some(b)) if cmp.is_none() && raw.value.is_none() => Test::Is(b),
-                    _ => return bad(self, format!("`{fact}` is a yes/no answer: use is = true or is = false")),
-                },
+                FactKey::Answer(a) if a.kind() == AnswerKind::YesNo => {
+                    match raw.is.as_ref().map(|v| v.get_ref().as_bool()) {
+                        Some(Some(b)) if cmp.is_none() && raw.value.is_none() => Test::Is(b),
+                        _ => {
+                            return bad(
+                                self,
+                                format!("`{fact}` is a yes/no answer: use is = true or is = false"),
+                            );
+                        }
+                    }
+                }
                 FactKey::Lab(id) => {
                     let (Some(op), Some(v)) = (cmp, raw.value.as_ref()) else {
-                        return bad(self, format!("`{fact}` needs cmp and value (a number with a unit)"));
+                        return bad(
+                            self,
+                            format!("`{fact}` needs cmp and value (a number with a unit)"),
+                        );
                     };
                     let analyte = t.analyte(id)?;
                     let Some(text) = v.get_ref().as_str() else {
@@ -181,12 +261,26 @@ impl Compiler<'_> {
                         return None;
                     };
                     let Some((n, unit)) = split_quantity(text) else {
-                        self.diag(f, Some(v.span().start), Code::UnitMismatch, format!("threshold `{text}` is not a number followed by a unit"));
+                        self.diag(
+                            f,
+                            Some(v.span().start),
+                            Code::UnitMismatch,
+                            format!("threshold `{text}` is not a number followed by a unit"),
+                        );
                         return None;
                     };
                     let Some(canonical) = analyte.to_canonical(n, unit) else {
-                        let accepted: Vec<&str> = analyte.conversions.iter().map(|c| c.unit.as_str()).collect();
-                        self.diag(f, Some(v.span().start), Code::UnitMismatch, format!("unit `{unit}` does not fit `{fact}`; accepted units: {}", accepted.join(", ")));
+                        let accepted: Vec<&str> =
+                            analyte.conversions.iter().map(|c| c.unit.as_str()).collect();
+                        self.diag(
+                            f,
+                            Some(v.span().start),
+                            Code::UnitMismatch,
+                            format!(
+                                "unit `{unit}` does not fit `{fact}`; accepted units: {}",
+                                accepted.join(", ")
+                            ),
+                        );
                         return None;
                     };
                     Test::Compare { op, threshold: canonical, written: text.to_owned() }
@@ -199,7 +293,12 @@ impl Compiler<'_> {
                         toml::Value::Integer(i) => *i as f64,
                         toml::Value::Float(x) => *x,
                         _ => {
-                            self.diag(f, Some(v.span().start), Code::UnitMismatch, format!("`{fact}` is compared with a plain number, without a unit"));
+                            self.diag(
+                                f,
+                                Some(v.span().start),
+                                Code::UnitMismatch,
+                                format!("`{fact}` is compared with a plain number, without a unit"),
+                            );
                             return None;
                         }
                     };
@@ -211,10 +310,19 @@ impl Compiler<'_> {
             Some(s) => self.tag(f, s),
             None => match (&fact, &test) {
                 (FactKey::Lab(_), Test::Compare { .. }) => {
-                    self.diag(f, at, Code::MissingSource, format!("lab threshold on `{fact}` needs a verification tag (V, C or U)"));
+                    self.diag(
+                        f,
+                        at,
+                        Code::MissingSource,
+                        format!("lab threshold on `{fact}` needs a verification tag (V, C or U)"),
+                    );
                     Tag::Unverified
                 }
-                (FactKey::Condition(id), _) => t.condition_sets().iter().find(|s| s.id == **id).map_or(Tag::Unverified, |s| s.tag),
+                (FactKey::Condition(id), _) => t
+                    .condition_sets()
+                    .iter()
+                    .find(|s| s.id == **id)
+                    .map_or(Tag::Unverified, |s| s.tag),
                 (FactKey::Drug(_), _) => Tag::Corroborated,
                 _ => Tag::Verified,
             },
@@ -225,10 +333,22 @@ impl Compiler<'_> {
         };
         let include_history = raw.include_history.unwrap_or(false);
         let label = label(t, &fact, &test, within, include_history);
-        Some(Criterion { id: raw.id.get_ref().clone(), fact, test, within_months: within, include_history, tag, label })
+        Some(Criterion {
+            id: raw.id.get_ref().clone(),
+            fact,
+            test,
+            within_months: within,
+            include_history,
+            tag,
+            label,
+        })
     }
 
-    fn criteria(&mut self, f: &FileCtx<'_>, raws: &[RawCriterion]) -> (Vec<Criterion>, HashMap<String, usize>, bool) {
+    fn criteria(
+        &mut self,
+        f: &FileCtx<'_>,
+        raws: &[RawCriterion],
+    ) -> (Vec<Criterion>, HashMap<String, usize>, bool) {
         let mut crits = Vec::new();
         let mut index = HashMap::new();
         let mut ok = true;
@@ -249,7 +369,13 @@ impl Compiler<'_> {
         (crits, index, ok)
     }
 
-    fn expr(&mut self, f: &FileCtx<'_>, v: &Spanned<toml::Value>, index: &HashMap<String, usize>, complete: bool) -> Option<Expr> {
+    fn expr(
+        &mut self,
+        f: &FileCtx<'_>,
+        v: &Spanned<toml::Value>,
+        index: &HashMap<String, usize>,
+        complete: bool,
+    ) -> Option<Expr> {
         let at = Some(v.span().start);
         let mut errors = Vec::new();
         let e = build_expr(v.get_ref(), index, complete, &mut errors);
@@ -264,16 +390,26 @@ fn fmt_num(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
-fn label(t: &Terminology, fact: &FactKey, test: &Test, within: Option<u32>, history: bool) -> String {
+fn label(
+    t: &Terminology,
+    fact: &FactKey,
+    test: &Test,
+    within: Option<u32>,
+    history: bool,
+) -> String {
     let subject = match fact {
         FactKey::Age => "age".to_owned(),
         FactKey::Sex => "sex".to_owned(),
         FactKey::OnsetAge => "age at onset".to_owned(),
         FactKey::Lab(id) => t.analyte(id).map_or_else(|| id.to_string(), |a| a.name.to_lowercase()),
-        FactKey::Condition(id) => {
-            t.condition_sets().iter().find(|s| s.id == **id).map_or_else(|| id.to_string(), |s| s.name.to_lowercase())
+        FactKey::Condition(id) => t
+            .condition_sets()
+            .iter()
+            .find(|s| s.id == **id)
+            .map_or_else(|| id.to_string(), |s| s.name.to_lowercase()),
+        FactKey::Drug(id) => {
+            t.drug_class(id).map_or_else(|| id.to_string(), |c| c.name.to_lowercase())
         }
-        FactKey::Drug(id) => t.drug_class(id).map_or_else(|| id.to_string(), |c| c.name.to_lowercase()),
         FactKey::Answer(a) => a.name().replace('-', " "),
     };
     let window = within.map(|m| format!(" within {m} months")).unwrap_or_default();
@@ -293,13 +429,20 @@ fn label(t: &Terminology, fact: &FactKey, test: &Test, within: Option<u32>, hist
     }
 }
 
-fn build_expr(v: &toml::Value, index: &HashMap<String, usize>, complete: bool, errors: &mut Vec<String>) -> Option<Expr> {
+fn build_expr(
+    v: &toml::Value,
+    index: &HashMap<String, usize>,
+    complete: bool,
+    errors: &mut Vec<String>,
+) -> Option<Expr> {
     match v {
         toml::Value::String(s) => match index.get(s) {
             Some(&i) => Some(Expr::Ref(i)),
             None => {
                 if complete {
-                    errors.push(format!("rule names criterion `{s}`, which this file does not define"));
+                    errors.push(format!(
+                        "rule names criterion `{s}`, which this file does not define"
+                    ));
                 }
                 None
             }
@@ -308,20 +451,27 @@ fn build_expr(v: &toml::Value, index: &HashMap<String, usize>, complete: bool, e
             let (k, inner) = t.iter().next()?;
             match (k.as_str(), inner) {
                 ("all" | "any", toml::Value::Array(items)) if !items.is_empty() => {
-                    let parts: Vec<Option<Expr>> = items.iter().map(|i| build_expr(i, index, complete, errors)).collect();
+                    let parts: Vec<Option<Expr>> =
+                        items.iter().map(|i| build_expr(i, index, complete, errors)).collect();
                     let parts: Option<Vec<Expr>> = parts.into_iter().collect();
                     let parts = parts?;
                     Some(if k == "all" { Expr::All(parts) } else { Expr::Any(parts) })
                 }
-                ("not", inner) => build_expr(inner, index, complete, errors).map(|e| Expr::Not(Box::new(e))),
+                ("not", inner) => {
+                    build_expr(inner, index, complete, errors).map(|e| Expr::Not(Box::new(e)))
+                }
                 _ => {
-                    errors.push(format!("`{k}` must be all = [..], any = [..] (not empty) or not = .."));
+                    errors.push(format!(
+                        "`{k}` must be all = [..], any = [..] (not empty) or not = .."
+                    ));
                     None
                 }
             }
         }
         _ => {
-            errors.push("a rule is a criterion id, or a table with exactly one of all, any, not".into());
+            errors.push(
+                "a rule is a criterion id, or a table with exactly one of all, any, not".into(),
+            );
             None
         }
     }
@@ -329,27 +479,45 @@ fn build_expr(v: &toml::Value, index: &HashMap<String, usize>, complete: bool, e
 
 /// Compiles a knowledge base from `(relative path, text)` pairs.
 pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic>> {
-    let mut c = Compiler { out: Vec::new(), refs: HashSet::new(), claims: HashSet::new(), lab_window: 12, terminology: None };
+    let mut c = Compiler {
+        out: Vec::new(),
+        refs: HashSet::new(),
+        claims: HashSet::new(),
+        lab_window: 12,
+        terminology: None,
+    };
     let mut by_name: BTreeMap<&str, &str> = BTreeMap::new();
     let mut drug_files = Vec::new();
     let mut cause_files = Vec::new();
     for (name, text) in files {
         let n = name.as_str();
         match n {
-            "manifest.toml" | "references.toml" | "claims.toml" | "labs.toml" | "conditions.toml" => {
+            "manifest.toml" | "references.toml" | "claims.toml" | "labs.toml"
+            | "conditions.toml" => {
                 by_name.insert(n, text);
             }
-            _ if n.starts_with("drugs/") && n.ends_with(".toml") => drug_files.push((n, text.as_str())),
-            _ if n.starts_with("causes/") && n.ends_with(".toml") => cause_files.push((n, text.as_str())),
+            _ if n.starts_with("drugs/") && n.ends_with(".toml") => {
+                drug_files.push((n, text.as_str()))
+            }
+            _ if n.starts_with("causes/") && n.ends_with(".toml") => {
+                cause_files.push((n, text.as_str()))
+            }
             _ if n.ends_with(".toml") => {
                 c.out.push(KbDiagnostic { file: n.into(), line: None, code: Code::Layout, message: "unexpected file: knowledge-base TOML belongs in manifest.toml, references.toml, claims.toml, labs.toml, conditions.toml, drugs/ or causes/".into() });
             }
             _ => {}
         }
     }
-    for required in ["manifest.toml", "references.toml", "claims.toml", "labs.toml", "conditions.toml"] {
+    for required in
+        ["manifest.toml", "references.toml", "claims.toml", "labs.toml", "conditions.toml"]
+    {
         if !by_name.contains_key(required) {
-            c.out.push(KbDiagnostic { file: required.into(), line: None, code: Code::Layout, message: "required file is missing".into() });
+            c.out.push(KbDiagnostic {
+                file: required.into(),
+                line: None,
+                code: Code::Layout,
+                message: "required file is missing".into(),
+            });
         }
     }
     drug_files.sort();
@@ -364,10 +532,20 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
             for r in raw.reference {
                 if c.ids_unique(&f, &mut seen, &r.id, "reference") {
                     if r.citation.trim().is_empty() {
-                        c.diag(&f, Some(r.id.span().start), Code::MissingSource, "reference has an empty citation");
+                        c.diag(
+                            &f,
+                            Some(r.id.span().start),
+                            Code::MissingSource,
+                            "reference has an empty citation",
+                        );
                     }
                     c.refs.insert(r.id.get_ref().clone());
-                    references.push(Reference { id: r.id.into_inner(), citation: r.citation, url: r.url, brief_key: r.brief_key });
+                    references.push(Reference {
+                        id: r.id.into_inner(),
+                        citation: r.citation,
+                        url: r.url,
+                        brief_key: r.brief_key,
+                    });
                 }
             }
         }
@@ -380,17 +558,34 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
             let mut seen = HashMap::new();
             for cl in raw.claim {
                 let id = cl.id.get_ref();
-                let well_formed = id.len() == 3 && id.starts_with('S') && id[1..].parse::<u8>().is_ok_and(|n| (1..=30).contains(&n));
+                let well_formed = id.len() == 3
+                    && id.starts_with('S')
+                    && id[1..].parse::<u8>().is_ok_and(|n| (1..=30).contains(&n));
                 if !well_formed {
-                    c.diag(&f, Some(cl.id.span().start), Code::BadValue, format!("claim id `{id}` must be S01 to S30"));
+                    c.diag(
+                        &f,
+                        Some(cl.id.span().start),
+                        Code::BadValue,
+                        format!("claim id `{id}` must be S01 to S30"),
+                    );
                     continue;
                 }
                 if seen.insert(id.clone(), ()).is_some() {
-                    c.diag(&f, Some(cl.id.span().start), Code::Duplicate, format!("claim `{id}` is defined twice"));
+                    c.diag(
+                        &f,
+                        Some(cl.id.span().start),
+                        Code::Duplicate,
+                        format!("claim `{id}` is defined twice"),
+                    );
                     continue;
                 }
                 c.claims.insert(id.clone());
-                claims.push(Claim { id: cl.id.into_inner(), text: cl.text, kind: cl.kind.into_inner(), answered_by: cl.answered_by });
+                claims.push(Claim {
+                    id: cl.id.into_inner(),
+                    text: cl.text,
+                    kind: cl.kind.into_inner(),
+                    answered_by: cl.answered_by,
+                });
             }
         }
     }
@@ -429,7 +624,12 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
                     continue;
                 }
                 if s.icd10.is_empty() && s.snomed.is_empty() && s.text.is_empty() {
-                    c.diag(&f, Some(s.id.span().start), Code::BadValue, format!("condition set `{}` has no codes and no phrases", s.id.get_ref()));
+                    c.diag(
+                        &f,
+                        Some(s.id.span().start),
+                        Code::BadValue,
+                        format!("condition set `{}` has no codes and no phrases", s.id.get_ref()),
+                    );
                 }
                 let tag = c.tag(&f, &s.tag);
                 sets.push(ConditionSet {
@@ -462,7 +662,11 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
                     id: cl.id.get_ref().clone(),
                     name: cl.name.clone(),
                     atc: cl.atc.iter().map(|s| s.get_ref().to_ascii_uppercase()).collect(),
-                    atc_exclude: cl.atc_exclude.iter().map(|s| s.get_ref().to_ascii_uppercase()).collect(),
+                    atc_exclude: cl
+                        .atc_exclude
+                        .iter()
+                        .map(|s| s.get_ref().to_ascii_uppercase())
+                        .collect(),
                     alternatives: cl.alternatives.iter().map(|s| s.get_ref().clone()).collect(),
                 });
             }
@@ -480,7 +684,12 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
             }
             for cl in &d.classes {
                 if !class_seen.contains_key(cl.get_ref()) {
-                    c.diag(&f, Some(cl.span().start), Code::Dangling, format!("drug class `{}` is not defined", cl.get_ref()));
+                    c.diag(
+                        &f,
+                        Some(cl.span().start),
+                        Code::Dangling,
+                        format!("drug class `{}` is not defined", cl.get_ref()),
+                    );
                 }
             }
             for n in std::iter::once(&d.id).chain(&d.synonyms).chain(&d.brands) {
@@ -498,12 +707,29 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
             }
             if let Some(rx) = &d.rxcui {
                 if !rx.get_ref().bytes().all(|b| b.is_ascii_digit()) {
-                    c.diag(&f, Some(rx.span().start), Code::BadValue, format!("RxCUI `{}` must be digits", rx.get_ref()));
-                } else if let Some(owner) = rxcui_owner.insert(rx.get_ref().clone(), d.id.get_ref().clone()) {
-                    c.diag(&f, Some(rx.span().start), Code::Ambiguous, format!("RxCUI {} is already given to `{owner}`", rx.get_ref()));
+                    c.diag(
+                        &f,
+                        Some(rx.span().start),
+                        Code::BadValue,
+                        format!("RxCUI `{}` must be digits", rx.get_ref()),
+                    );
+                } else if let Some(owner) =
+                    rxcui_owner.insert(rx.get_ref().clone(), d.id.get_ref().clone())
+                {
+                    c.diag(
+                        &f,
+                        Some(rx.span().start),
+                        Code::Ambiguous,
+                        format!("RxCUI {} is already given to `{owner}`", rx.get_ref()),
+                    );
                 }
                 if d.rxcui_tag.is_none() {
-                    c.diag(&f, Some(rx.span().start), Code::MissingSource, "an RxCUI needs rxcui-tag (V, C or U)");
+                    c.diag(
+                        &f,
+                        Some(rx.span().start),
+                        Code::MissingSource,
+                        "an RxCUI needs rxcui-tag (V, C or U)",
+                    );
                 }
             }
             let direction = Direction::parse(d.direction.get_ref()).unwrap_or_else(|| {
@@ -531,20 +757,35 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
         for cl in &raw.class {
             for alt in &cl.alternatives {
                 if !drug_seen.contains_key(alt.get_ref()) {
-                    c.diag(&f, Some(alt.span().start), Code::Dangling, format!("alternative `{}` is not a drug in the dictionary", alt.get_ref()));
+                    c.diag(
+                        &f,
+                        Some(alt.span().start),
+                        Code::Dangling,
+                        format!("alternative `{}` is not a drug in the dictionary", alt.get_ref()),
+                    );
                 }
             }
         }
         for p in &raw.product {
             for ing in &p.ingredients {
                 if !drug_seen.contains_key(ing.get_ref()) {
-                    c.diag(&f, Some(ing.span().start), Code::Dangling, format!("ingredient `{}` is not a drug in the dictionary", ing.get_ref()));
+                    c.diag(
+                        &f,
+                        Some(ing.span().start),
+                        Code::Dangling,
+                        format!("ingredient `{}` is not a drug in the dictionary", ing.get_ref()),
+                    );
                 }
             }
             let key = crate::terminology::phrase(p.name.get_ref());
             if let Some(owner) = name_owner.get(&key) {
                 let owner = owner.clone();
-                c.diag(&f, Some(p.name.span().start), Code::Ambiguous, format!("product name `{}` already names the drug `{owner}`", p.name.get_ref()));
+                c.diag(
+                    &f,
+                    Some(p.name.span().start),
+                    Code::Ambiguous,
+                    format!("product name `{}` already names the drug `{owner}`", p.name.get_ref()),
+                );
             } else {
                 name_owner.insert(key, format!("product {}", p.name.get_ref()));
             }
@@ -583,7 +824,12 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
         version = m.version.get_ref().clone();
         let parts: Vec<&str> = version.split('.').collect();
         if parts.len() != 3 || parts.iter().any(|p| p.parse::<u32>().is_err()) {
-            c.diag(&f, Some(m.version.span().start), Code::BadValue, format!("version `{version}` must be YEAR.MONTH.PATCH"));
+            c.diag(
+                &f,
+                Some(m.version.span().start),
+                Code::BadValue,
+                format!("version `{version}` must be YEAR.MONTH.PATCH"),
+            );
         }
         reviewed = c.reviewed(&f, &m.reviewed);
         disclaimer = m.disclaimer;
@@ -598,7 +844,13 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
             if c.ids_unique(&f, &mut seen, &b.id, "background") {
                 let seed = c.seeds(&f, &b.seed);
                 let references = c.references(&f, &b.references, "background", b.id.span().start);
-                background.push(Background { id: b.id.into_inner(), title: b.title, text: b.text, seed, references });
+                background.push(Background {
+                    id: b.id.into_inner(),
+                    title: b.title,
+                    text: b.text,
+                    seed,
+                    references,
+                });
             }
         }
     }
@@ -616,41 +868,67 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
         }
     }
 
-    if c.out.is_empty() {
-        if let Some(classification) = classification {
-            return Ok(Kb {
-                version,
-                reviewed,
-                disclaimer,
-                references,
-                manifest_references: manifest_refs,
-                classification,
-                background,
-                claims,
-                causes,
-                terminology,
-            });
-        }
+    if c.out.is_empty()
+        && let Some(classification) = classification
+    {
+        return Ok(Kb {
+            version,
+            reviewed,
+            disclaimer,
+            references,
+            manifest_references: manifest_refs,
+            classification,
+            background,
+            claims,
+            causes,
+            terminology,
+        });
     }
     let mut out = c.out;
     if out.is_empty() {
-        out.push(KbDiagnostic { file: "manifest.toml".into(), line: None, code: Code::Layout, message: "the classification rule could not be compiled".into() });
+        out.push(KbDiagnostic {
+            file: "manifest.toml".into(),
+            line: None,
+            code: Code::Layout,
+            message: "the classification rule could not be compiled".into(),
+        });
     }
     out.sort();
     out.dedup();
     Err(out)
 }
 
-fn compile_analyte(c: &mut Compiler<'_>, f: &FileCtx<'_>, a: RawAnalyte, loinc_owner: &mut HashMap<String, String>) -> Analyte {
+fn compile_analyte(
+    c: &mut Compiler<'_>,
+    f: &FileCtx<'_>,
+    a: RawAnalyte,
+    loinc_owner: &mut HashMap<String, String>,
+) -> Analyte {
     let tag = c.tag(f, &a.tag);
-    let references = c.references(f, &a.references, &format!("analyte `{}`", a.id.get_ref()), a.id.span().start);
+    let references =
+        c.references(f, &a.references, &format!("analyte `{}`", a.id.get_ref()), a.id.span().start);
     for code in &a.loinc {
-        let ok = code.get_ref().split_once('-').is_some_and(|(n, d)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && d.len() == 1 && d.bytes().all(|b| b.is_ascii_digit()));
+        let ok = code.get_ref().split_once('-').is_some_and(|(n, d)| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && d.len() == 1
+                && d.bytes().all(|b| b.is_ascii_digit())
+        });
         if !ok {
-            c.diag(f, Some(code.span().start), Code::BadValue, format!("`{}` is not a LOINC code (digits, hyphen, check digit)", code.get_ref()));
+            c.diag(
+                f,
+                Some(code.span().start),
+                Code::BadValue,
+                format!("`{}` is not a LOINC code (digits, hyphen, check digit)", code.get_ref()),
+            );
         }
         if let Some(owner) = loinc_owner.insert(code.get_ref().clone(), a.id.get_ref().clone()) {
-            c.diag(f, Some(code.span().start), Code::Ambiguous, format!("LOINC {} is already mapped to `{owner}`", code.get_ref()));
+            c.diag(
+                f,
+                Some(code.span().start),
+                Code::Ambiguous,
+                format!("LOINC {} is already mapped to `{owner}`", code.get_ref()),
+            );
         }
     }
     let mut conversions = vec![Conversion {
@@ -664,26 +942,57 @@ fn compile_analyte(c: &mut Compiler<'_>, f: &FileCtx<'_>, a: RawAnalyte, loinc_o
     for conv in a.convert {
         let normal = normalise_unit(conv.unit.get_ref());
         if conversions.iter().any(|x| x.normal == normal) {
-            c.diag(f, Some(conv.unit.span().start), Code::Duplicate, format!("unit `{}` is listed twice for `{}`", conv.unit.get_ref(), a.id.get_ref()));
+            c.diag(
+                f,
+                Some(conv.unit.span().start),
+                Code::Duplicate,
+                format!("unit `{}` is listed twice for `{}`", conv.unit.get_ref(), a.id.get_ref()),
+            );
             continue;
         }
         if !(conv.factor.is_finite() && conv.factor > 0.0 && conv.offset.is_finite()) {
-            c.diag(f, Some(conv.unit.span().start), Code::BadValue, "conversion factor must be a positive finite number");
+            c.diag(
+                f,
+                Some(conv.unit.span().start),
+                Code::BadValue,
+                "conversion factor must be a positive finite number",
+            );
             continue;
         }
-        if let Some(back) = conv.back {
-            if !(back.is_finite() && back > 0.0) || (back * conv.factor - 1.0).abs() > 0.01 {
-                c.diag(f, Some(conv.unit.span().start), Code::BadValue, format!("`back` {back} is not the inverse of factor {} within 1%", conv.factor));
-            }
+        if let Some(back) = conv.back
+            && (!(back.is_finite() && back > 0.0) || (back * conv.factor - 1.0).abs() > 0.01)
+        {
+            c.diag(
+                f,
+                Some(conv.unit.span().start),
+                Code::BadValue,
+                format!("`back` {back} is not the inverse of factor {} within 1%", conv.factor),
+            );
         }
         let tag = c.tag(f, &conv.tag);
-        conversions.push(Conversion { unit: conv.unit.into_inner(), normal, factor: conv.factor, offset: conv.offset, back: conv.back, tag });
+        conversions.push(Conversion {
+            unit: conv.unit.into_inner(),
+            normal,
+            factor: conv.factor,
+            offset: conv.offset,
+            back: conv.back,
+            tag,
+        });
     }
-    let workup_loinc = a.workup_loinc.as_ref().map(|s| s.get_ref().clone()).or_else(|| a.loinc.first().map(|s| s.get_ref().clone()));
-    if let Some(w) = &a.workup_loinc {
-        if !a.loinc.iter().any(|l| l.get_ref() == w.get_ref()) {
-            c.diag(f, Some(w.span().start), Code::Dangling, format!("work-up LOINC {} is not one of this analyte's codes", w.get_ref()));
-        }
+    let workup_loinc = a
+        .workup_loinc
+        .as_ref()
+        .map(|s| s.get_ref().clone())
+        .or_else(|| a.loinc.first().map(|s| s.get_ref().clone()));
+    if let Some(w) = &a.workup_loinc
+        && !a.loinc.iter().any(|l| l.get_ref() == w.get_ref())
+    {
+        c.diag(
+            f,
+            Some(w.span().start),
+            Code::Dangling,
+            format!("work-up LOINC {} is not one of this analyte's codes", w.get_ref()),
+        );
     }
     Analyte {
         id: a.id.into_inner(),
@@ -702,21 +1011,49 @@ fn compile_analyte(c: &mut Compiler<'_>, f: &FileCtx<'_>, a: RawAnalyte, loinc_o
 fn compile_cause(c: &mut Compiler<'_>, f: &FileCtx<'_>, raw: RawCause) -> Option<Cause> {
     let at = Some(raw.id.span().start);
     let kind = CauseKind::parse(raw.kind.get_ref()).or_else(|| {
-        c.diag(f, Some(raw.kind.span().start), Code::BadValue, format!("kind `{}` must be primary-risk, secondary-cause, aggravator or mimic", raw.kind.get_ref()));
+        c.diag(
+            f,
+            Some(raw.kind.span().start),
+            Code::BadValue,
+            format!(
+                "kind `{}` must be primary-risk, secondary-cause, aggravator or mimic",
+                raw.kind.get_ref()
+            ),
+        );
         None
     });
     let strength = Strength::parse(raw.strength.get_ref()).or_else(|| {
-        c.diag(f, Some(raw.strength.span().start), Code::BadValue, format!("strength `{}` must be strong, moderate, weak or contested", raw.strength.get_ref()));
+        c.diag(
+            f,
+            Some(raw.strength.span().start),
+            Code::BadValue,
+            format!(
+                "strength `{}` must be strong, moderate, weak or contested",
+                raw.strength.get_ref()
+            ),
+        );
         None
     });
     let expected_file = format!("causes/{}.toml", raw.id.get_ref());
     if f.name != expected_file {
-        c.diag(f, at, Code::Layout, format!("cause `{}` belongs in {expected_file}", raw.id.get_ref()));
+        c.diag(
+            f,
+            at,
+            Code::Layout,
+            format!("cause `{}` belongs in {expected_file}", raw.id.get_ref()),
+        );
     }
     let seed = c.seeds(f, &raw.seed);
-    let references = c.references(f, &raw.references, &format!("cause `{}`", raw.id.get_ref()), raw.id.span().start);
+    let references = c.references(
+        f,
+        &raw.references,
+        &format!("cause `{}`", raw.id.get_ref()),
+        raw.id.span().start,
+    );
     let reviewed = c.reviewed(f, &raw.reviewed);
-    for (field, text) in [("summary", &raw.summary), ("evidence", &raw.evidence), ("advice", &raw.advice)] {
+    for (field, text) in
+        [("summary", &raw.summary), ("evidence", &raw.evidence), ("advice", &raw.advice)]
+    {
         if text.trim().is_empty() {
             c.diag(f, at, Code::BadValue, format!("`{field}` must not be empty"));
         }
@@ -732,7 +1069,11 @@ fn compile_cause(c: &mut Compiler<'_>, f: &FileCtx<'_>, raw: RawCause) -> Option
             let possible = r.possible.as_ref().map(|p| c.expr(f, p, &index, complete));
             let absent = r.absent.as_ref().map(|p| c.expr(f, p, &index, complete));
             let ok = !matches!(possible, Some(None)) && !matches!(absent, Some(None));
-            present.filter(|_| ok).map(|present| Rule { present, possible: possible.flatten(), absent: absent.flatten() })
+            present.filter(|_| ok).map(|present| Rule {
+                present,
+                possible: possible.flatten(),
+                absent: absent.flatten(),
+            })
         }
     };
     let examples = compile_examples(c, f, &raw.id, &raw.example);
@@ -762,7 +1103,12 @@ fn compile_cause(c: &mut Compiler<'_>, f: &FileCtx<'_>, raw: RawCause) -> Option
     })
 }
 
-fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<String>, raws: &[RawExample]) -> Vec<Example> {
+fn compile_examples(
+    c: &mut Compiler<'_>,
+    f: &FileCtx<'_>,
+    cause: &Spanned<String>,
+    raws: &[RawExample],
+) -> Vec<Example> {
     let Some(t) = c.terminology else { return Vec::new() };
     let mut out = Vec::new();
     for (n, ex) in raws.iter().enumerate() {
@@ -772,12 +1118,22 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
             "absent" => Expected::Absent,
             "unknown" => Expected::Unknown,
             other => {
-                c.diag(f, Some(ex.expect.span().start), Code::BadValue, format!("expect `{other}` must be present, possible, absent or unknown"));
+                c.diag(
+                    f,
+                    Some(ex.expect.span().start),
+                    Code::BadValue,
+                    format!("expect `{other}` must be present, possible, absent or unknown"),
+                );
                 continue;
             }
         };
         let Some(as_of) = date_of(&ex.as_of) else {
-            c.diag(f, Some(ex.expect.span().start), Code::BadValue, format!("example `{}`: as-of must be a plain date", ex.name));
+            c.diag(
+                f,
+                Some(ex.expect.span().start),
+                Code::BadValue,
+                format!("example `{}`: as-of must be a plain date", ex.name),
+            );
             continue;
         };
         let mut record = PatientRecord::default();
@@ -785,7 +1141,12 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
             match r.get_ref().as_str() {
                 "conditions" => record.reviewed.conditions = true,
                 "medications" => record.reviewed.medications = true,
-                other => c.diag(f, Some(r.span().start), Code::BadValue, format!("reviewed `{other}` must be conditions or medications")),
+                other => c.diag(
+                    f,
+                    Some(r.span().start),
+                    Code::BadValue,
+                    format!("reviewed `{other}` must be conditions or medications"),
+                ),
             }
         }
         let mut ok = true;
@@ -812,7 +1173,11 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
                     ingredients: m.ingredients.into_iter().map(Into::into).collect(),
                     classes: Vec::new(),
                     display: text.to_owned(),
-                    status: if fact.history == Some(true) { MedStatus::Stopped } else { MedStatus::Active },
+                    status: if fact.history == Some(true) {
+                        MedStatus::Stopped
+                    } else {
+                        MedStatus::Active
+                    },
                     start: None,
                     end: None,
                     source: src,
@@ -828,14 +1193,19 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
                 }
             };
             match &key {
-                FactKey::Age => match value.and_then(toml::Value::as_integer).and_then(|v| u32::try_from(v).ok()) {
+                FactKey::Age => match value
+                    .and_then(toml::Value::as_integer)
+                    .and_then(|v| u32::try_from(v).ok())
+                {
                     Some(v) => record.age = Some((v, src)),
                     None => bad(c, "age needs a whole number of years".into()),
                 },
-                FactKey::OnsetAge => match value.and_then(|v| v.as_integer().map(|i| i as f64).or(v.as_float())) {
-                    Some(v) => record.onset_age = Some((v, src)),
-                    None => bad(c, "onset-age needs a number of years".into()),
-                },
+                FactKey::OnsetAge => {
+                    match value.and_then(|v| v.as_integer().map(|i| i as f64).or(v.as_float())) {
+                        Some(v) => record.onset_age = Some((v, src)),
+                        None => bad(c, "onset-age needs a number of years".into()),
+                    }
+                }
                 FactKey::Sex => match value.and_then(toml::Value::as_str) {
                     Some("female") => record.sex = Some((Sex::Female, src)),
                     Some("male") => record.sex = Some((Sex::Male, src)),
@@ -847,12 +1217,19 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
                         bad(c, format!("no analyte `{id}`"));
                         continue;
                     };
-                    let Some((num, unit)) = value.and_then(toml::Value::as_str).and_then(split_quantity) else {
+                    let Some((num, unit)) =
+                        value.and_then(toml::Value::as_str).and_then(split_quantity)
+                    else {
                         bad(c, format!("`{key}` needs a value such as \"22 {}\"", analyte.unit));
                         continue;
                     };
                     let Some(canonical) = analyte.to_canonical(num, unit) else {
-                        c.diag(f, at, Code::UnitMismatch, format!("example `{}`: unit `{unit}` does not fit `{key}`", ex.name));
+                        c.diag(
+                            f,
+                            at,
+                            Code::UnitMismatch,
+                            format!("example `{}`: unit `{unit}` does not fit `{key}`", ex.name),
+                        );
                         ok = false;
                         continue;
                     };
@@ -872,7 +1249,11 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
                     }
                     record.conditions.push(ConditionFact {
                         sets: vec![id.clone()],
-                        status: if fact.history == Some(true) { ConditionStatus::History } else { ConditionStatus::Active },
+                        status: if fact.history == Some(true) {
+                            ConditionStatus::History
+                        } else {
+                            ConditionStatus::Active
+                        },
                         onset: date,
                         display: id.to_string(),
                         source: src,
@@ -887,7 +1268,11 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
                         ingredients: Vec::new(),
                         classes: vec![id.clone()],
                         display: id.to_string(),
-                        status: if fact.history == Some(true) { MedStatus::Stopped } else { MedStatus::Active },
+                        status: if fact.history == Some(true) {
+                            MedStatus::Stopped
+                        } else {
+                            MedStatus::Active
+                        },
                         start: None,
                         end: None,
                         source: src,
@@ -895,11 +1280,27 @@ fn compile_examples(c: &mut Compiler<'_>, f: &FileCtx<'_>, cause: &Spanned<Strin
                 }
                 FactKey::Answer(a) => {
                     let v = match (a.kind(), value) {
-                        (AnswerKind::YesNo, Some(toml::Value::Boolean(b))) => AnswerValue::YesNo(*b),
-                        (AnswerKind::Number(_), Some(toml::Value::Integer(i))) => AnswerValue::Number(*i as f64),
-                        (AnswerKind::Number(_), Some(toml::Value::Float(x))) => AnswerValue::Number(*x),
+                        (AnswerKind::YesNo, Some(toml::Value::Boolean(b))) => {
+                            AnswerValue::YesNo(*b)
+                        }
+                        (AnswerKind::Number(_), Some(toml::Value::Integer(i))) => {
+                            AnswerValue::Number(*i as f64)
+                        }
+                        (AnswerKind::Number(_), Some(toml::Value::Float(x))) => {
+                            AnswerValue::Number(*x)
+                        }
                         _ => {
-                            bad(c, format!("`{key}` needs a {} value", if a.kind() == AnswerKind::YesNo { "true/false" } else { "numeric" }));
+                            bad(
+                                c,
+                                format!(
+                                    "`{key}` needs a {} value",
+                                    if a.kind() == AnswerKind::YesNo {
+                                        "true/false"
+                                    } else {
+                                        "numeric"
+                                    }
+                                ),
+                            );
                             continue;
                         }
                     };

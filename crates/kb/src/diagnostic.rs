@@ -63,7 +63,9 @@ pub struct KbDiagnostic {
 impl fmt::Display for KbDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(f, "{}:{}: {} {}", self.file, line, self.code.as_str(), self.message),
+            Some(line) => {
+                write!(f, "{}:{}: {} {}", self.file, line, self.code.as_str(), self.message)
+            }
             None => write!(f, "{}: {} {}", self.file, self.code.as_str(), self.message),
         }
     }
@@ -79,7 +81,12 @@ pub(crate) struct Sink<'a> {
 impl Sink<'_> {
     pub(crate) fn at(&mut self, offset: Option<usize>, code: Code, message: impl Into<String>) {
         let line = offset.map(|o| line_of(self.text, o));
-        self.out.push(KbDiagnostic { file: self.file.to_owned(), line, code, message: message.into() });
+        self.out.push(KbDiagnostic {
+            file: self.file.to_owned(),
+            line,
+            code,
+            message: message.into(),
+        });
     }
 }
 

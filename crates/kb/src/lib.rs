@@ -24,7 +24,8 @@ pub use model::{
 };
 pub use terminology::{MedMatch, Terminology};
 
-static EMBEDDED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../kb");
+static EMBEDDED: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../kb");
 
 /// The rule that decides whether the core work-up is complete (contract: classification).
 #[derive(Clone, Debug, PartialEq)]

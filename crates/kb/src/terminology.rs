@@ -51,18 +51,99 @@ pub struct Terminology {
 
 /// Words never corrected into a drug name: dose forms, salts and routes.
 const NOT_DRUGS: &[&str] = &[
-    "tablet", "tablets", "capsule", "capsules", "extended", "release", "delayed", "injection",
-    "injectable", "solution", "suspension", "topical", "transdermal", "ophthalmic", "chewable",
-    "disintegrating", "hydrochloride", "sulfate", "sulphate", "succinate", "tartrate", "maleate",
-    "citrate", "sodium", "potassium", "calcium", "carbonate", "acetate", "bromide", "mesylate",
-    "fumarate", "besylate", "hydrobromide", "monohydrate", "anhydrous", "orally", "nightly",
-    "bedtime", "morning", "evening", "weekly", "monthly", "product", "patch", "spray", "liquid",
-    "cream", "ointment", "lotion", "powder", "syrup", "elixir", "drops", "pellet", "inhaler",
-    "prefilled", "syringe", "cartridge", "vitamin", "supplement", "pack", "kit", "strength",
-    "metered", "chloride", "phosphate", "lactate", "gluconate", "oxalate", "pamoate", "decanoate",
-    "enanthate", "palmitate", "lauroxil", "valerate", "benzoate", "dihydrochloride", "hcl",
-    "sustained", "controlled", "immediate", "modified", "coated", "enteric", "film", "buccal",
-    "sublingual", "intravenous", "intramuscular", "subcutaneous", "rectal", "vaginal", "nasal",
+    "tablet",
+    "tablets",
+    "capsule",
+    "capsules",
+    "extended",
+    "release",
+    "delayed",
+    "injection",
+    "injectable",
+    "solution",
+    "suspension",
+    "topical",
+    "transdermal",
+    "ophthalmic",
+    "chewable",
+    "disintegrating",
+    "hydrochloride",
+    "sulfate",
+    "sulphate",
+    "succinate",
+    "tartrate",
+    "maleate",
+    "citrate",
+    "sodium",
+    "potassium",
+    "calcium",
+    "carbonate",
+    "acetate",
+    "bromide",
+    "mesylate",
+    "fumarate",
+    "besylate",
+    "hydrobromide",
+    "monohydrate",
+    "anhydrous",
+    "orally",
+    "nightly",
+    "bedtime",
+    "morning",
+    "evening",
+    "weekly",
+    "monthly",
+    "product",
+    "patch",
+    "spray",
+    "liquid",
+    "cream",
+    "ointment",
+    "lotion",
+    "powder",
+    "syrup",
+    "elixir",
+    "drops",
+    "pellet",
+    "inhaler",
+    "prefilled",
+    "syringe",
+    "cartridge",
+    "vitamin",
+    "supplement",
+    "pack",
+    "kit",
+    "strength",
+    "metered",
+    "chloride",
+    "phosphate",
+    "lactate",
+    "gluconate",
+    "oxalate",
+    "pamoate",
+    "decanoate",
+    "enanthate",
+    "palmitate",
+    "lauroxil",
+    "valerate",
+    "benzoate",
+    "dihydrochloride",
+    "hcl",
+    "sustained",
+    "controlled",
+    "immediate",
+    "modified",
+    "coated",
+    "enteric",
+    "film",
+    "buccal",
+    "sublingual",
+    "intravenous",
+    "intramuscular",
+    "subcutaneous",
+    "rectal",
+    "vaginal",
+    "nasal",
 ];
 
 /// Lower-case words of a text: letters and digits, split where letters meet digits.
@@ -96,7 +177,11 @@ pub(crate) fn phrase(text: &str) -> String {
 
 /// Normal form of an ICD-10 code: upper case, no dot, no spaces.
 pub(crate) fn icd10_key(code: &str) -> String {
-    code.trim().chars().filter(|c| *c != '.' && !c.is_whitespace()).flat_map(char::to_uppercase).collect()
+    code.trim()
+        .chars()
+        .filter(|c| *c != '.' && !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// Optimal-string-alignment distance, giving up above `max`.
@@ -108,15 +193,17 @@ fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
     }
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
-    for j in 0..=b.len() {
-        d[j] = j;
+    for (j, cell) in d.iter_mut().take(b.len() + 1).enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         d[i * w] = i;
         let mut row_min = usize::MAX;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[(i - 2) * w + j - 2] + 1);
             }
@@ -149,7 +236,8 @@ impl Terminology {
         products: Vec<Product>,
         never_correct: Vec<String>,
     ) -> Terminology {
-        let mut t = Terminology { analytes, sets, classes, drugs, products, ..Terminology::default() };
+        let mut t =
+            Terminology { analytes, sets, classes, drugs, products, ..Terminology::default() };
         t.never_correct = never_correct.iter().map(|w| phrase(w)).collect();
         t.never_correct.sort();
         for (i, a) in t.analytes.iter().enumerate() {
@@ -198,7 +286,9 @@ impl Terminology {
         let mut fuzzy: Vec<String> = t
             .lexicon
             .keys()
-            .filter(|k| !k.contains(' ') && k.chars().count() >= 6 && k.chars().all(char::is_alphabetic))
+            .filter(|k| {
+                !k.contains(' ') && k.chars().count() >= 6 && k.chars().all(char::is_alphabetic)
+            })
             .cloned()
             .collect();
         fuzzy.sort();
@@ -252,7 +342,10 @@ impl Terminology {
     /// Condition sets a SNOMED CT concept id belongs to.
     #[must_use]
     pub fn sets_for_snomed(&self, code: &str) -> Vec<&str> {
-        self.snomed.get(code.trim()).map(|v| v.iter().map(|&i| self.sets[i].id.as_str()).collect()).unwrap_or_default()
+        self.snomed
+            .get(code.trim())
+            .map(|v| v.iter().map(|&i| self.sets[i].id.as_str()).collect())
+            .unwrap_or_default()
     }
 
     /// Condition sets whose phrases appear, as whole words, in a text. A phrase right after a
@@ -261,12 +354,17 @@ impl Terminology {
     /// "acute kidney failure" name no current condition of the set.
     #[must_use]
     pub fn sets_for_text(&self, text: &str) -> Vec<&str> {
-        const QUALIFIERS: &[&str] = &["no", "not", "non", "ex", "former", "denies", "without", "acute", "of", "past", "resolved", "never"];
+        const QUALIFIERS: &[&str] = &[
+            "no", "not", "non", "ex", "former", "denies", "without", "acute", "of", "past",
+            "resolved", "never",
+        ];
         let w = words(text);
         let mut out: Vec<&str> = Vec::new();
         for (p, i) in &self.set_phrases {
             let hit = !p.is_empty()
-                && w.windows(p.len()).enumerate().any(|(at, win)| win == p.as_slice() && (at == 0 || !QUALIFIERS.contains(&w[at - 1].as_str())));
+                && w.windows(p.len()).enumerate().any(|(at, win)| {
+                    win == p.as_slice() && (at == 0 || !QUALIFIERS.contains(&w[at - 1].as_str()))
+                });
             if hit {
                 let id = self.sets[*i].id.as_str();
                 if !out.contains(&id) {
@@ -337,7 +435,11 @@ impl Terminology {
     }
 
     /// Class ids of a set of ingredients plus classes known directly.
-    pub fn classes_of<'a>(&'a self, ingredients: &'a [Box<str>], direct: &'a [Box<str>]) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn classes_of<'a>(
+        &'a self,
+        ingredients: &'a [Box<str>],
+        direct: &'a [Box<str>],
+    ) -> impl Iterator<Item = &'a str> + 'a {
         ingredients
             .iter()
             .filter_map(|i| self.drug(i))
@@ -370,11 +472,11 @@ impl Terminology {
                 }
             }
             let word = &w[i];
-            if let Some(best) = self.correct(word) {
-                if let Some(ids) = self.lexicon.get(best) {
-                    push(&mut out, ids);
-                    out.corrected.push((word.clone(), best.to_owned()));
-                }
+            if let Some(best) = self.correct(word)
+                && let Some(ids) = self.lexicon.get(best)
+            {
+                push(&mut out, ids);
+                out.corrected.push((word.clone(), best.to_owned()));
             }
             i += 1;
         }

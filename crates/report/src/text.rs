@@ -71,7 +71,13 @@ fn finding_block(out: &mut dyn Write, f: &Finding, detail: bool) -> io::Result<(
 /// When writing fails.
 pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let a = r.assessment;
-    writeln!(out, "restless report, as of {} (knowledge base {}, reviewed {}; engine {ENGINE_VERSION})", a.as_of, r.kb.version(), r.kb.reviewed())?;
+    writeln!(
+        out,
+        "restless report, as of {} (knowledge base {}, reviewed {}; engine {ENGINE_VERSION})",
+        a.as_of,
+        r.kb.version(),
+        r.kb.reviewed()
+    )?;
     writeln!(out)?;
     writeln!(out, "Classification: {}", a.classification.kind.name().to_uppercase())?;
     write!(out, "{}", wrap(&a.classification.summary, "  ", 90))?;
@@ -114,11 +120,20 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             match status {
                 Status::Present | Status::Possible => finding_block(out, f, true)?,
                 Status::Unknown => {
-                    let missing = if f.missing.is_empty() { String::new() } else { format!(" — needs: {}", f.missing.join(", ")) };
+                    let missing = if f.missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — needs: {}", f.missing.join(", "))
+                    };
                     writeln!(out, "  * {}{missing}", f.name)?;
                 }
                 Status::Absent => {
-                    let why = f.evidence.iter().find(|e| e.counted).map(|e| format!(" — {} = {}", e.fact, e.value)).unwrap_or_default();
+                    let why = f
+                        .evidence
+                        .iter()
+                        .find(|e| e.counted)
+                        .map(|e| format!(" — {} = {}", e.fact, e.value))
+                        .unwrap_or_default();
                     writeln!(out, "  * {}{why}", f.name)?;
                 }
             }
@@ -151,7 +166,10 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "Sources: {}", cited_references(r).join(", "))?;
-    writeln!(out, "(restless kb show ID gives each cause's evidence; the JSON report carries full citations.)")?;
+    writeln!(
+        out,
+        "(restless kb show ID gives each cause's evidence; the JSON report carries full citations.)"
+    )?;
     writeln!(out)?;
     write!(out, "{}", wrap(r.kb.disclaimer(), "", 90))?;
     Ok(())

@@ -34,10 +34,10 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
     // The format version; only 1 exists so far.
     top.number(&mut r, "questionnaire_version", 1.0, 1.0);
     let answered_on = top.date(&mut r, "date");
-    if let Some(d) = answered_on {
-        if d > as_of {
-            r.problem("/date", "a date on or before the as-of date");
-        }
+    if let Some(d) = answered_on
+        && d > as_of
+    {
+        r.problem("/date", "a date on or before the as-of date");
     }
 
     // Person.
@@ -45,17 +45,20 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
     if let Some(mut person) = top.object(&mut r, "person") {
         if let Some(b) = person.date(&mut r, "birth_date") {
             if b > as_of {
-                r.problem("/person/birth_date", format!("a birth date on or before the as-of date {as_of}"));
+                r.problem(
+                    "/person/birth_date",
+                    format!("a birth date on or before the as-of date {as_of}"),
+                );
             } else {
                 age_now = age_on(b, as_of).map(f64::from);
                 rec.birth_date = Some((b, prov("/person/birth_date")));
             }
         }
-        if let Some(a) = person.number(&mut r, "age", 0.0, 130.0) {
-            if rec.birth_date.is_none() {
-                age_now = Some(a.floor());
-                rec.age = Some((a.floor() as u32, prov("/person/age")));
-            }
+        if let Some(a) = person.number(&mut r, "age", 0.0, 130.0)
+            && rec.birth_date.is_none()
+        {
+            age_now = Some(a.floor());
+            rec.age = Some((a.floor() as u32, prov("/person/age")));
         }
         if let Some(s) = person.choice(&mut r, "sex", &["female", "male", "other", "unknown"]) {
             let sex = match s {
@@ -69,14 +72,35 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
         person.finish(&mut r);
     }
 
-    fn yes_no(r: &mut Reader, obj: &mut Obj<'_>, key: &'static str, answer: Answer, rec: &mut PatientRecord) {
+    fn yes_no(
+        r: &mut Reader,
+        obj: &mut Obj<'_>,
+        key: &'static str,
+        answer: Answer,
+        rec: &mut PatientRecord,
+    ) {
         if let Some(b) = obj.boolean(r, key) {
-            rec.answers.push(AnswerFact { answer, value: AnswerValue::YesNo(b), source: prov(&obj.child_path(key)) });
+            rec.answers.push(AnswerFact {
+                answer,
+                value: AnswerValue::YesNo(b),
+                source: prov(&obj.child_path(key)),
+            });
         }
     }
-    fn number(r: &mut Reader, obj: &mut Obj<'_>, key: &'static str, answer: Answer, max: f64, rec: &mut PatientRecord) {
+    fn number(
+        r: &mut Reader,
+        obj: &mut Obj<'_>,
+        key: &'static str,
+        answer: Answer,
+        max: f64,
+        rec: &mut PatientRecord,
+    ) {
         if let Some(n) = obj.number(r, key, 0.0, max) {
-            rec.answers.push(AnswerFact { answer, value: AnswerValue::Number(n), source: prov(&obj.child_path(key)) });
+            rec.answers.push(AnswerFact {
+                answer,
+                value: AnswerValue::Number(n),
+                source: prov(&obj.child_path(key)),
+            });
         }
     }
 
@@ -89,7 +113,10 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
         number(&mut r, &mut s, "days_per_week", Answer::FrequencyPerWeek, 7.0, &mut rec);
         if let Some(onset) = s.number(&mut r, "age_at_onset", 0.0, 130.0) {
             match age_now {
-                Some(now) if onset > now => r.problem("/symptoms/age_at_onset", format!("an age at onset no greater than the current age ({now})")),
+                Some(now) if onset > now => r.problem(
+                    "/symptoms/age_at_onset",
+                    format!("an age at onset no greater than the current age ({now})"),
+                ),
                 _ => rec.onset_age = Some((onset, prov("/symptoms/age_at_onset"))),
             }
         }
@@ -118,7 +145,11 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
                 }
             };
             if let Some(b) = current {
-                rec.answers.push(AnswerFact { answer: Answer::SmokingCurrent, value: AnswerValue::YesNo(b), source: prov(&path) });
+                rec.answers.push(AnswerFact {
+                    answer: Answer::SmokingCurrent,
+                    value: AnswerValue::YesNo(b),
+                    source: prov(&path),
+                });
             }
         }
         number(&mut r, &mut l, "alcohol_drinks_per_week", Answer::AlcoholPerWeek, 500.0, &mut rec);
@@ -129,7 +160,14 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
         yes_no(&mut r, &mut l, "stress", Answer::Stress, &mut rec);
         yes_no(&mut r, &mut l, "fatigue", Answer::Fatigue, &mut rec);
         yes_no(&mut r, &mut l, "low_mood_or_anxiety", Answer::LowMoodOrAnxiety, &mut rec);
-        number(&mut r, &mut l, "exercise_days_per_week", Answer::ExerciseDaysPerWeek, 7.0, &mut rec);
+        number(
+            &mut r,
+            &mut l,
+            "exercise_days_per_week",
+            Answer::ExerciseDaysPerWeek,
+            7.0,
+            &mut rec,
+        );
         yes_no(&mut r, &mut l, "long_immobility_triggers", Answer::LongImmobility, &mut rec);
         yes_no(&mut r, &mut l, "apnoea_signs", Answer::ApnoeaSigns, &mut rec);
         yes_no(&mut r, &mut l, "apnoea_treated", Answer::ApnoeaTreated, &mut rec);
@@ -200,7 +238,10 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
                     (text, start, end)
                 }
                 _ => {
-                    r.problem(&path, "a medicine as text, or an object with text, started, stopped");
+                    r.problem(
+                        &path,
+                        "a medicine as text, or an object with text, started, stopped",
+                    );
                     continue;
                 }
             };
@@ -208,11 +249,11 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
                 r.problem(&format!("{path}/text"), "the medicine's name as text");
                 continue;
             };
-            if let (Some(s), Some(e)) = (start, end) {
-                if e < s {
-                    r.problem(&format!("{path}/stopped"), "a stop date on or after the start date");
-                    continue;
-                }
+            if let (Some(s), Some(e)) = (start, end)
+                && e < s
+            {
+                r.problem(&format!("{path}/stopped"), "a stop date on or after the start date");
+                continue;
             }
             let m = t.match_medication_text(text);
             if m.is_empty() {
@@ -226,7 +267,11 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
                 ingredients: m.ingredients.into_iter().map(Into::into).collect(),
                 classes: Vec::new(),
                 display: text.trim().to_owned(),
-                status: if end.is_some_and(|e| e < as_of) { MedStatus::Stopped } else { MedStatus::Active },
+                status: if end.is_some_and(|e| e < as_of) {
+                    MedStatus::Stopped
+                } else {
+                    MedStatus::Active
+                },
                 start,
                 end,
                 source: prov(&path),
@@ -242,7 +287,14 @@ pub fn read(doc: &Value, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> 
     r.finish(rec)
 }
 
-fn read_condition(r: &mut Reader, kb: &Kb, item: &Value, path: &str, as_of: Date, rec: &mut PatientRecord) {
+fn read_condition(
+    r: &mut Reader,
+    kb: &Kb,
+    item: &Value,
+    path: &str,
+    as_of: Date,
+    rec: &mut PatientRecord,
+) {
     let t = kb.terminology();
     let (text, code, system, resolved, onset) = match item {
         Value::String(s) => (Some(s.as_str()), None, None, false, None),
@@ -257,15 +309,18 @@ fn read_condition(r: &mut Reader, kb: &Kb, item: &Value, path: &str, as_of: Date
             (text, code, system, resolved, onset)
         }
         _ => {
-            r.problem(path, "a condition as text, or an object with text, code, system, resolved, onset");
+            r.problem(
+                path,
+                "a condition as text, or an object with text, code, system, resolved, onset",
+            );
             return;
         }
     };
-    if let Some(d) = onset {
-        if d > as_of {
-            r.problem(&format!("{path}/onset"), "an onset date on or before the as-of date");
-            return;
-        }
+    if let Some(d) = onset
+        && d > as_of
+    {
+        r.problem(&format!("{path}/onset"), "an onset date on or before the as-of date");
+        return;
     }
     let mut sets: Vec<&str> = Vec::new();
     let mut display = String::new();
@@ -274,12 +329,18 @@ fn read_condition(r: &mut Reader, kb: &Kb, item: &Value, path: &str, as_of: Date
             Some("snomed") => t.sets_for_snomed(code),
             Some(_) => t.sets_for_icd10(code),
             None => {
-                r.problem(&format!("{path}/system"), "the code system of the code: \"icd-10-cm\", \"icd-10\" or \"snomed\"");
+                r.problem(
+                    &format!("{path}/system"),
+                    "the code system of the code: \"icd-10-cm\", \"icd-10\" or \"snomed\"",
+                );
                 return;
             }
         };
         sets.extend(found);
-        display = format!("{} {code}", system.map_or("", |s| if s == "snomed" { "SNOMED CT" } else { "ICD-10-CM" }));
+        display = format!(
+            "{} {code}",
+            system.map_or("", |s| if s == "snomed" { "SNOMED CT" } else { "ICD-10-CM" })
+        );
     }
     if let Some(text) = text {
         for s in t.sets_for_text(text) {
@@ -308,7 +369,14 @@ fn read_condition(r: &mut Reader, kb: &Kb, item: &Value, path: &str, as_of: Date
     });
 }
 
-fn read_lab(r: &mut Reader, kb: &Kb, item: &Value, path: &str, as_of: Date, rec: &mut PatientRecord) {
+fn read_lab(
+    r: &mut Reader,
+    kb: &Kb,
+    item: &Value,
+    path: &str,
+    as_of: Date,
+    rec: &mut PatientRecord,
+) {
     let t = kb.terminology();
     let Some(mut o) = r.object_at(item, path) else { return };
     let name = o.string(r, "name");
@@ -342,7 +410,10 @@ fn read_lab(r: &mut Reader, kb: &Kb, item: &Value, path: &str, as_of: Date, rec:
         return;
     }
     let Some(date) = date else {
-        r.problem(&format!("{path}/date"), "the date the sample was taken (YYYY-MM-DD): recency decides whether a result counts");
+        r.problem(
+            &format!("{path}/date"),
+            "the date the sample was taken (YYYY-MM-DD): recency decides whether a result counts",
+        );
         return;
     };
     if date > as_of {
@@ -350,15 +421,28 @@ fn read_lab(r: &mut Reader, kb: &Kb, item: &Value, path: &str, as_of: Date, rec:
         return;
     }
     let Some(analyte) = analyte else {
-        r.warn(path, "lab not recognised (name or LOINC code unknown to the knowledge base); not used");
+        r.warn(
+            path,
+            "lab not recognised (name or LOINC code unknown to the knowledge base); not used",
+        );
         return;
     };
     let Some(unit) = unit else {
-        r.warn(path, format!("no unit given for {}; not used (units are never assumed)", analyte.name));
+        r.warn(
+            path,
+            format!("no unit given for {}; not used (units are never assumed)", analyte.name),
+        );
         return;
     };
     let Some(canonical) = analyte.to_canonical(value, unit) else {
-        r.warn(path, format!("unit not understood for {}; not used (accepted: {})", analyte.name, analyte.conversions.iter().map(|c| c.unit.as_str()).collect::<Vec<_>>().join(", ")));
+        r.warn(
+            path,
+            format!(
+                "unit not understood for {}; not used (accepted: {})",
+                analyte.name,
+                analyte.conversions.iter().map(|c| c.unit.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        );
         return;
     };
     let cmp = comparator.and_then(Cmp::parse);

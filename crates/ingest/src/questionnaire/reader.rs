@@ -63,7 +63,10 @@ impl Reader {
         self.problems
     }
 
-    pub(crate) fn finish(mut self, record: restless_facts::PatientRecord) -> Result<Ingested, IngestError> {
+    pub(crate) fn finish(
+        mut self,
+        record: restless_facts::PatientRecord,
+    ) -> Result<Ingested, IngestError> {
         if self.problems.is_empty() {
             self.warnings.sort();
             self.warnings.dedup();
@@ -90,18 +93,30 @@ impl<'a> Obj<'a> {
         match v {
             Value::Bool(b) => Some(*b),
             other => {
-                r.problem(&self.child_path(key), format!("true or false, found {}", type_name(other)));
+                r.problem(
+                    &self.child_path(key),
+                    format!("true or false, found {}", type_name(other)),
+                );
                 None
             }
         }
     }
 
-    pub(crate) fn number(&mut self, r: &mut Reader, key: &'static str, min: f64, max: f64) -> Option<f64> {
+    pub(crate) fn number(
+        &mut self,
+        r: &mut Reader,
+        key: &'static str,
+        min: f64,
+        max: f64,
+    ) -> Option<f64> {
         let v = self.raw(key)?;
         match v.as_f64() {
             Some(n) if n.is_finite() && n >= min && n <= max => Some(n),
             Some(n) => {
-                r.problem(&self.child_path(key), format!("a number from {min} to {max}, found {n}"));
+                r.problem(
+                    &self.child_path(key),
+                    format!("a number from {min} to {max}, found {n}"),
+                );
                 None
             }
             None => {
@@ -122,12 +137,23 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(crate) fn choice(&mut self, r: &mut Reader, key: &'static str, allowed: &[&'static str]) -> Option<&'static str> {
+    pub(crate) fn choice(
+        &mut self,
+        r: &mut Reader,
+        key: &'static str,
+        allowed: &[&'static str],
+    ) -> Option<&'static str> {
         let s = self.string(r, key)?;
         match allowed.iter().find(|a| **a == s) {
             Some(a) => Some(a),
             None => {
-                r.problem(&self.child_path(key), format!("one of {}", allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")));
+                r.problem(
+                    &self.child_path(key),
+                    format!(
+                        "one of {}",
+                        allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")
+                    ),
+                );
                 None
             }
         }

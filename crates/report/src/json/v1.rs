@@ -225,13 +225,24 @@ pub fn document<'a>(r: &Report<'a>) -> Document<'a> {
                 .diagnosis
                 .criteria
                 .iter()
-                .map(|c| CriterionV1 { number: c.number, name: c.name, status: c.value.name(), evidence: evidence(&c.evidence) })
+                .map(|c| CriterionV1 {
+                    number: c.number,
+                    name: c.name,
+                    status: c.value.name(),
+                    evidence: evidence(&c.evidence),
+                })
                 .collect(),
             mimics: a
                 .diagnosis
                 .mimics
                 .iter()
-                .map(|m| MimicV1 { id: &m.id, name: &m.name, status: status(m.status), evidence: evidence(&m.evidence), advice: &m.advice })
+                .map(|m| MimicV1 {
+                    id: &m.id,
+                    name: &m.name,
+                    status: status(m.status),
+                    evidence: evidence(&m.evidence),
+                    advice: &m.advice,
+                })
                 .collect(),
             recorded: evidence(&a.diagnosis.recorded),
         },
@@ -252,9 +263,25 @@ pub fn document<'a>(r: &Report<'a>) -> Document<'a> {
                 alternatives: &f.alternatives,
             })
             .collect(),
-        workup: a.workup.iter().map(|w| WorkupV1 { test: &w.test, loinc: w.loinc.as_deref(), for_causes: &w.for_causes }).collect(),
-        questions: a.questions.iter().map(|q| QuestionV1 { id: &q.id, question: &q.text, for_causes: &q.for_causes }).collect(),
-        warnings: r.warnings.iter().map(|w| WarningV1 { source: &w.source, message: &w.message }).collect(),
+        workup: a
+            .workup
+            .iter()
+            .map(|w| WorkupV1 {
+                test: &w.test,
+                loinc: w.loinc.as_deref(),
+                for_causes: &w.for_causes,
+            })
+            .collect(),
+        questions: a
+            .questions
+            .iter()
+            .map(|q| QuestionV1 { id: &q.id, question: &q.text, for_causes: &q.for_causes })
+            .collect(),
+        warnings: r
+            .warnings
+            .iter()
+            .map(|w| WarningV1 { source: &w.source, message: &w.message })
+            .collect(),
         references: refs
             .iter()
             .filter_map(|id| r.kb.reference(id))
