@@ -379,8 +379,8 @@ impl Compiler<'_> {
         let at = Some(v.span().start);
         let mut errors = Vec::new();
         let e = build_expr(v.get_ref(), index, complete, &mut errors);
-        for msg in errors {
-            self.diag(f, at, Code::Dangling, msg);
+        for (code, msg) in errors {
+            self.diag(f, at, code, msg);
         }
         e
     }
@@ -433,15 +433,16 @@ fn build_expr(
     v: &toml::Value,
     index: &HashMap<String, usize>,
     complete: bool,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<(Code, String)>,
 ) -> Option<Expr> {
     match v {
         toml::Value::String(s) => match index.get(s) {
             Some(&i) => Some(Expr::Ref(i)),
             None => {
                 if complete {
-                    errors.push(format!(
-                        "rule names criterion `{s}`, which this file does not define"
+                    errors.push((
+                        Code::Dangling,
+                        format!("rule names criterion `{s}`, which this file does not define"),
                     ));
                 }
                 None
@@ -461,17 +462,19 @@ fn build_expr(
                     build_expr(inner, index, complete, errors).map(|e| Expr::Not(Box::new(e)))
                 }
                 _ => {
-                    errors.push(format!(
-                        "`{k}` must be all = [..], any = [..] (not empty) or not = .."
+                    errors.push((
+                        Code::BadValue,
+                        format!("`{k}` must be all = [..], any = [..] (not empty) or not = .."),
                     ));
                     None
                 }
             }
         }
         _ => {
-            errors.push(
+            errors.push((
+                Code::BadValue,
                 "a rule is a criterion id, or a table with exactly one of all, any, not".into(),
-            );
+            ));
             None
         }
     }
@@ -578,6 +581,30 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
                         format!("claim `{id}` is defined twice"),
                     );
                     continue;
+                }
+                const KINDS: &[&str] = &[
+                    "history",
+                    "framing",
+                    "mechanism",
+                    "classification",
+                    "primary-risk",
+                    "aggravator",
+                    "secondary-cause",
+                    "medication",
+                    "provenance",
+                    "feedback",
+                ];
+                if !KINDS.contains(&cl.kind.get_ref().as_str()) {
+                    c.diag(
+                        &f,
+                        Some(cl.kind.span().start),
+                        Code::BadValue,
+                        format!(
+                            "claim kind `{}` must be one of {}",
+                            cl.kind.get_ref(),
+                            KINDS.join(", ")
+                        ),
+                    );
                 }
                 c.claims.insert(id.clone());
                 claims.push(Claim {
@@ -1077,14 +1104,14 @@ fn compile_cause(c: &mut Compiler<'_>, f: &FileCtx<'_>, raw: RawCause) -> Option
         }
     };
     let examples = compile_examples(c, f, &raw.id, &raw.example);
-    let (kind, strength, rule) = (kind?, strength?, rule?);
-    if complete {
-        let has_positive = examples.iter().any(|e| e.expect == Expected::Present);
-        let has_negative = examples.iter().any(|e| e.expect != Expected::Present);
-        if !(has_positive && has_negative) {
-            c.diag(f, at, Code::Examples, "every cause needs at least one [[example]] that expects present and one that expects another status");
-        }
+    // Judged on the examples as written, so an example dropped for its own error does not also
+    // count as missing, and a bad kind or rule does not hide this problem.
+    let has_positive = raw.example.iter().any(|e| e.expect.get_ref() == "present");
+    let has_negative = raw.example.iter().any(|e| e.expect.get_ref() != "present");
+    if !(has_positive && has_negative) {
+        c.diag(f, at, Code::Examples, "every cause needs at least one [[example]] that expects present and one that expects another status");
     }
+    let (kind, strength, rule) = (kind?, strength?, rule?);
     Some(Cause {
         id: raw.id.into_inner(),
         name: raw.name,
@@ -1127,12 +1154,12 @@ fn compile_examples(
                 continue;
             }
         };
-        let Some(as_of) = date_of(&ex.as_of) else {
+        let Some(as_of) = date_of(ex.as_of.get_ref()) else {
             c.diag(
                 f,
-                Some(ex.expect.span().start),
+                Some(ex.as_of.span().start),
                 Code::BadValue,
-                format!("example `{}`: as-of must be a plain date", ex.name),
+                format!("example `{}`: as-of must be a plain date (YYYY-MM-DD)", ex.name),
             );
             continue;
         };
@@ -1154,7 +1181,25 @@ fn compile_examples(
             let src = Provenance::new(format!("example:{}#{}/facts/{i}", cause.get_ref(), n + 1));
             let at = Some(fact.fact.span().start);
             let value = fact.value.as_ref().map(Spanned::get_ref);
-            let date = fact.date.as_ref().and_then(date_of);
+            let date = match &fact.date {
+                None => None,
+                Some(d) => match date_of(d.get_ref()) {
+                    Some(d) => Some(d),
+                    None => {
+                        c.diag(
+                            f,
+                            Some(d.span().start),
+                            Code::BadValue,
+                            format!(
+                                "example `{}`: date must be a plain date (YYYY-MM-DD)",
+                                ex.name
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                },
+            };
             let mut bad = |c: &mut Compiler<'_>, msg: String| {
                 c.diag(f, at, Code::BadValue, format!("example `{}`: {msg}", ex.name));
                 ok = false;

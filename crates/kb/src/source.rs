@@ -278,7 +278,7 @@ pub(crate) struct RawRule {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawExample {
     pub name: String,
-    pub as_of: Datetime,
+    pub as_of: Spanned<Datetime>,
     pub expect: Spanned<String>,
     #[serde(default)]
     pub facts: Vec<RawExampleFact>,
@@ -295,7 +295,7 @@ pub(crate) struct RawExampleFact {
     #[serde(default)]
     pub value: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    pub date: Option<Datetime>,
+    pub date: Option<Spanned<Datetime>>,
     #[serde(default)]
     pub history: Option<bool>,
 }
