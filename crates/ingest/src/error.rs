@@ -52,11 +52,14 @@ pub enum IngestError {
 
 impl IngestError {
     pub(crate) fn from_json(e: serde_json::Error) -> IngestError {
-        let message = e.to_string();
-        // serde_json appends " at line L column C"; the location is reported separately.
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        IngestError::Syntax { line: e.line(), column: e.column(), message }
+        IngestError::Syntax { line: e.line(), column: e.column(), message: short(&e) }
     }
 }
 
 pub use restless_facts::Warning;
+
+/// serde_json's message without the " at line L column C" it appends (reported separately).
+pub(crate) fn short(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    message.split(" at line ").next().unwrap_or(&message).to_owned()
+}

@@ -6,6 +6,7 @@
 //! error naming the place. Anything they read but could not use becomes a [`Warning`].
 
 mod error;
+pub mod fhir;
 pub mod questionnaire;
 
 pub use error::{IngestError, Problem, Warning};
@@ -20,6 +21,8 @@ pub struct Ingested {
     pub record: PatientRecord,
     /// Things read but not used, each with its place.
     pub warnings: Vec<Warning>,
+    /// For FHIR input: how every resource was accounted for.
+    pub tally: Option<fhir::Tally>,
 }
 
 /// The kinds of document `read` recognises.
@@ -40,12 +43,24 @@ pub enum Format {
 /// Malformed JSON (with line and column), a document of neither format, or values that are
 /// impossible or of the wrong type (each with its JSON path).
 pub fn read(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(IngestError::from_json)?;
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            // Several JSON documents, one a line: FHIR NDJSON.
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let looks_ndjson = e.is_syntax()
+                && e.line() > 1
+                && serde_json::from_str::<serde_json::Value>(first)
+                    .is_ok_and(|v| v.get("resourceType").is_some());
+            if looks_ndjson {
+                return fhir::read_ndjson(text, kb, as_of);
+            }
+            return Err(IngestError::from_json(e));
+        }
+    };
     match detect(&value) {
         Some(Format::Questionnaire) => questionnaire::read(&value, kb, as_of),
-        Some(Format::Fhir) => Err(IngestError::Unsupported {
-            what: "FHIR R4 input (resourceType) is not read by this version yet".into(),
-        }),
+        Some(Format::Fhir) => fhir::read(&value, kb, as_of),
         None => Err(IngestError::Invalid(vec![Problem::new(
             "",
             "a JSON object: a restless questionnaire or a FHIR resource",

@@ -496,7 +496,7 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
         let n = name.as_str();
         match n {
             "manifest.toml" | "references.toml" | "claims.toml" | "labs.toml"
-            | "conditions.toml" => {
+            | "conditions.toml" | "observations.toml" => {
                 by_name.insert(n, text);
             }
             _ if n.starts_with("drugs/") && n.ends_with(".toml") => {
@@ -506,7 +506,7 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
                 cause_files.push((n, text.as_str()))
             }
             _ if n.ends_with(".toml") => {
-                c.out.push(KbDiagnostic { file: n.into(), line: None, code: Code::Layout, message: "unexpected file: knowledge-base TOML belongs in manifest.toml, references.toml, claims.toml, labs.toml, conditions.toml, drugs/ or causes/".into() });
+                c.out.push(KbDiagnostic { file: n.into(), line: None, code: Code::Layout, message: "unexpected file: knowledge-base TOML belongs in manifest.toml, references.toml, claims.toml, labs.toml, conditions.toml, observations.toml, drugs/ or causes/".into() });
             }
             _ => {}
         }
@@ -837,6 +837,46 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
         }
     }
     let terminology = Terminology::build(analytes, sets, classes, drugs, products, never_correct);
+    let mut terminology = terminology;
+    if let Some(text) = by_name.get("observations.toml") {
+        let f = FileCtx { name: "observations.toml", text };
+        if let Some(raw) = parse::<crate::source::RawObservations>(f.name, f.text, &mut c.out) {
+            for cd in raw.coded {
+                let _ = c.tag(&f, &cd.tag);
+                let _ =
+                    c.references(&f, &cd.references, "coded observation", cd.answer.span().start);
+                let answer = restless_facts::Answer::from_name(cd.answer.get_ref())
+                    .filter(|a| a.kind() == restless_facts::AnswerKind::YesNo);
+                let Some(answer) = answer else {
+                    c.diag(
+                        &f,
+                        Some(cd.answer.span().start),
+                        Code::UnknownFact,
+                        format!(
+                            "`{}` is not a yes/no answer of the questionnaire catalogue",
+                            cd.answer.get_ref()
+                        ),
+                    );
+                    continue;
+                };
+                for l in &cd.loinc {
+                    if terminology.analyte_by_loinc(l.get_ref()).is_some() {
+                        c.diag(
+                            &f,
+                            Some(l.span().start),
+                            Code::Ambiguous,
+                            format!("LOINC {} is already a lab analyte", l.get_ref()),
+                        );
+                    }
+                    for (list, yes) in [(&cd.yes, true), (&cd.no, false)] {
+                        for v in list {
+                            terminology.add_coded(l.get_ref(), v.get_ref(), answer, yes);
+                        }
+                    }
+                }
+            }
+        }
+    }
     let mut c = Compiler { terminology: Some(&terminology), ..c };
 
     // The manifest's classification rule and background.

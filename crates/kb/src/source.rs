@@ -299,3 +299,27 @@ pub(crate) struct RawExampleFact {
     #[serde(default)]
     pub history: Option<bool>,
 }
+
+/// `observations.toml`: coded observation answers that stand for questionnaire answers
+/// (pregnancy status, smoking status).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawObservations {
+    pub coded: Vec<RawCoded>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawCoded {
+    /// LOINC codes of the observation.
+    pub loinc: Vec<Spanned<String>>,
+    /// The yes/no answer it stands for (`pregnant`).
+    pub answer: Spanned<String>,
+    /// SNOMED CT values meaning yes.
+    pub yes: Vec<Spanned<String>>,
+    /// SNOMED CT values meaning no.
+    #[serde(default)]
+    pub no: Vec<Spanned<String>>,
+    pub tag: Spanned<String>,
+    pub references: Vec<Spanned<String>>,
+}

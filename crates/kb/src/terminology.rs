@@ -47,6 +47,9 @@ pub struct Terminology {
     fuzzy_words: Vec<String>,
     never_correct: Vec<String>,
     longest_phrase: usize,
+    /// (LOINC, SNOMED value) -> (answer, yes or no).
+    coded: HashMap<(String, String), (restless_facts::Answer, bool)>,
+    coded_loinc: HashMap<String, restless_facts::Answer>,
 }
 
 /// Words never corrected into a drug name: dose forms, salts and routes.
@@ -294,6 +297,36 @@ impl Terminology {
         fuzzy.sort();
         t.fuzzy_words = fuzzy;
         t
+    }
+
+    pub(crate) fn add_coded(
+        &mut self,
+        loinc: &str,
+        value: &str,
+        answer: restless_facts::Answer,
+        yes: bool,
+    ) {
+        self.coded.insert((loinc.to_owned(), value.to_owned()), (answer, yes));
+        self.coded_loinc.insert(loinc.to_owned(), answer);
+    }
+
+    /// The questionnaire answer a coded observation stands for: `Some((answer, Some(yes)))`
+    /// when the value is known, `Some((answer, None))` when the observation is one of these but
+    /// its value is not in the lists, `None` when the LOINC code is not a coded answer.
+    #[must_use]
+    pub fn coded_answer(
+        &self,
+        loinc: &str,
+        snomed_values: &[&str],
+    ) -> Option<(restless_facts::Answer, Option<bool>)> {
+        let answer = *self.coded_loinc.get(loinc.trim())?;
+        for v in snomed_values {
+            if let Some((a, yes)) = self.coded.get(&(loinc.trim().to_owned(), v.trim().to_owned()))
+            {
+                return Some((*a, Some(*yes)));
+            }
+        }
+        Some((answer, None))
     }
 
     /// Every analyte.

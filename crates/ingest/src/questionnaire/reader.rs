@@ -70,7 +70,7 @@ impl Reader {
         if self.problems.is_empty() {
             self.warnings.sort();
             self.warnings.dedup();
-            Ok(Ingested { record, warnings: self.warnings })
+            Ok(Ingested { record, warnings: self.warnings, tally: None })
         } else {
             Err(IngestError::Invalid(self.problems))
         }

@@ -1,0 +1,749 @@
+//! Maps each FHIR resource onto facts, applying the contract's status and time rules.
+
+use restless_facts::{
+    Answer, AnswerFact, AnswerValue, Bound, Cmp, ConditionFact, ConditionStatus, Date, LabResult,
+    MedStatus, MedicationFact, PatientRecord, Provenance, Sex, Warning, age_on,
+};
+use restless_kb::Kb;
+use serde_json::Value;
+
+use super::value::{Coding, System, codings, date, number, parse_text_value};
+use super::{Index, Tally, warn};
+
+struct Mapper<'k, 'a> {
+    kb: &'k Kb,
+    index: &'a Index<'a>,
+    as_of: Date,
+    rec: &'a mut PatientRecord,
+    tally: &'a mut Tally,
+    warnings: &'a mut Vec<Warning>,
+    patient: Option<usize>,
+    rls_onset: Vec<(Option<f64>, Option<Date>, Provenance)>,
+}
+
+fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn status_code(v: &Value, key: &str) -> Option<String> {
+    // A plain code (`status`) or a CodeableConcept (`clinicalStatus`).
+    match v.get(key)? {
+        Value::String(s) => Some(s.trim().to_ascii_lowercase()),
+        cc @ Value::Object(_) => {
+            codings(Some(cc)).0.first().map(|c| c.code.trim().to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// Relationships that make a relative first-degree (HL7 v3 RoleCode).
+const FIRST_DEGREE: &[&str] = &[
+    "PRN", "NPRN", "FTH", "MTH", "NFTH", "NMTH", "SIB", "NSIB", "BRO", "SIS", "NBRO", "NSIS",
+    "TWIN", "TWINBRO", "TWINSIS", "FTWIN", "ITWIN", "FTWINBRO", "FTWINSIS", "ITWINBRO", "ITWINSIS",
+    "CHILD", "NCHILD", "SON", "DAU", "SONC", "DAUC",
+];
+
+pub(crate) fn map_all(
+    index: &Index<'_>,
+    kb: &Kb,
+    as_of: Date,
+    rec: &mut PatientRecord,
+    tally: &mut Tally,
+    warnings: &mut Vec<Warning>,
+) {
+    let patients: Vec<usize> = (0..index.resources.len())
+        .filter(|&i| {
+            !index.parent.contains_key(&i)
+                && s(index.resources[i].resource, "resourceType") == Some("Patient")
+        })
+        .collect();
+    if patients.len() > 1 {
+        warn(
+            warnings,
+            &index.resources[patients[0]].name,
+            format!(
+                "the input holds {} patients; assessing the first, resources of the others are skipped",
+                patients.len()
+            ),
+        );
+    }
+    let mut m = Mapper {
+        kb,
+        index,
+        as_of,
+        rec,
+        tally,
+        warnings,
+        patient: patients.first().copied(),
+        rls_onset: Vec::new(),
+    };
+    let mut saw_condition = false;
+    let mut saw_medication = false;
+    for i in 0..index.resources.len() {
+        if index.parent.contains_key(&i) {
+            continue; // contained resources are read through their owner's references
+        }
+        let found = &index.resources[i];
+        let r = found.resource;
+        let kind = s(r, "resourceType").unwrap_or("");
+        m.tally.read += 1;
+        if kind == "Patient" {
+            if Some(i) == m.patient {
+                m.patient_demographics(i);
+            } else {
+                m.tally.skip("another patient");
+            }
+            continue;
+        }
+        let relevant = matches!(
+            kind,
+            "Condition"
+                | "Observation"
+                | "MedicationRequest"
+                | "MedicationStatement"
+                | "MedicationAdministration"
+                | "MedicationDispense"
+                | "FamilyMemberHistory"
+        );
+        if !relevant {
+            m.tally.irrelevant += 1;
+            continue;
+        }
+        if !m.belongs_to_patient(i) {
+            m.tally.skip("another patient");
+            continue;
+        }
+        let used = match kind {
+            "Condition" => {
+                saw_condition = true;
+                m.condition(i)
+            }
+            "Observation" => m.observation(i),
+            "FamilyMemberHistory" => m.family(i),
+            _ => {
+                saw_medication = true;
+                m.medication(i, kind)
+            }
+        };
+        match used {
+            Outcome::Used => m.tally.used += 1,
+            Outcome::Irrelevant => m.tally.irrelevant += 1,
+            Outcome::Skipped(reason) => m.tally.skip(reason),
+        }
+    }
+    m.finish_onset();
+    // A record that carries a problem list or a medication list is taken to carry all of it:
+    // a condition or drug class not in it counts as absent rather than unknown.
+    rec.reviewed.conditions = saw_condition;
+    rec.reviewed.medications = saw_medication;
+}
+
+enum Outcome {
+    Used,
+    Irrelevant,
+    Skipped(&'static str),
+}
+
+impl Mapper<'_, '_> {
+    fn name(&self, i: usize) -> String {
+        self.index.resources[i].name.clone()
+    }
+
+    fn belongs_to_patient(&self, i: usize) -> bool {
+        let Some(p) = self.patient else { return true };
+        let r = self.index.resources[i].resource;
+        let reference =
+            r.get("subject").or_else(|| r.get("patient")).and_then(|x| s(x, "reference"));
+        match reference.and_then(|x| self.index.resolve(i, x)) {
+            Some(target)
+                if s(self.index.resources[target].resource, "resourceType") == Some("Patient") =>
+            {
+                target == p
+            }
+            // No subject, or one this input does not hold: the document is about one person.
+            _ => true,
+        }
+    }
+
+    fn patient_demographics(&mut self, i: usize) {
+        let r = self.index.resources[i].resource;
+        let name = self.name(i);
+        if let Some(b) = date(r.get("birthDate")) {
+            if b <= self.as_of {
+                self.rec.birth_date = Some((b, Provenance::new(&name).with_field("birthDate")));
+            } else {
+                warn(self.warnings, &name, "birthDate is after the as-of date; not used");
+            }
+        }
+        let sex = match s(r, "gender") {
+            Some("female") => Some(Sex::Female),
+            Some("male") => Some(Sex::Male),
+            Some("other") => Some(Sex::Other),
+            _ => None,
+        };
+        if let Some(sex) = sex {
+            self.rec.sex = Some((sex, Provenance::new(&name).with_field("gender")));
+        }
+        self.tally.used += 1;
+    }
+
+    fn lenient_lists(&mut self, i: usize) {
+        let r = self.index.resources[i].resource;
+        if r.get("category").is_some_and(Value::is_object) {
+            warn(
+                self.warnings,
+                &self.name(i),
+                "category is an object where FHIR has a list; read anyway",
+            );
+        }
+        if let Some(Value::Array(dosages)) = r.get("dosageInstruction").or_else(|| r.get("dosage"))
+            && dosages.iter().any(|d| d.get("doseAndRate").is_some_and(Value::is_object))
+        {
+            warn(
+                self.warnings,
+                &self.name(i),
+                "doseAndRate is an object where FHIR has a list; read anyway",
+            );
+        }
+    }
+
+    fn condition(&mut self, i: usize) -> Outcome {
+        self.lenient_lists(i);
+        let r = self.index.resources[i].resource;
+        let name = self.name(i);
+        let verification = status_code(r, "verificationStatus");
+        if matches!(verification.as_deref(), Some("entered-in-error")) {
+            return Outcome::Skipped("entered-in-error");
+        }
+        if matches!(verification.as_deref(), Some("refuted")) {
+            return Outcome::Skipped("refuted");
+        }
+        let clinical = status_code(r, "clinicalStatus");
+        let abated = date(r.get("abatementDateTime")).or_else(|| {
+            r.get("abatementPeriod")
+                .and_then(|p| date(p.get("end")).or_else(|| date(p.get("start"))))
+        });
+        let abated = abated.is_some_and(|d| d <= self.as_of)
+            || r.get("abatementString").is_some()
+            || r.get("abatementAge").is_some();
+        let status = match clinical.as_deref() {
+            Some("inactive" | "remission" | "resolved") => ConditionStatus::History,
+            Some("active" | "recurrence" | "relapse") => ConditionStatus::Active,
+            _ if abated => ConditionStatus::History,
+            _ => ConditionStatus::Active,
+        };
+        let (onset, onset_age) = self.onset(r);
+        if onset.is_some_and(|d| d > self.as_of) {
+            return Outcome::Skipped("dated after as-of");
+        }
+        let t = self.kb.terminology();
+        let (codes, text) = codings(r.get("code"));
+        let mut sets: Vec<&str> = Vec::new();
+        let mut display = String::new();
+        let mut unknown_system = false;
+        for c in &codes {
+            let found = match c.system {
+                System::Icd10Cm | System::Icd10 => t.sets_for_icd10(c.code),
+                System::Snomed => t.sets_for_snomed(c.code),
+                _ => {
+                    unknown_system = c.system == System::Other;
+                    Vec::new()
+                }
+            };
+            if !found.is_empty() && display.is_empty() {
+                display = coding_display(c);
+            }
+            for f in found {
+                if !sets.contains(&f) {
+                    sets.push(f);
+                }
+            }
+        }
+        if sets.is_empty() {
+            for txt in text.into_iter().chain(codes.iter().filter_map(|c| c.display)) {
+                for f in t.sets_for_text(txt) {
+                    if !sets.contains(&f) {
+                        sets.push(f);
+                        display = txt.to_owned();
+                    }
+                }
+            }
+        }
+        if sets.is_empty() {
+            if unknown_system && codes.iter().all(|c| c.system == System::Other) {
+                warn(
+                    self.warnings,
+                    &name,
+                    "condition coded only in a code system restless does not read",
+                );
+            }
+            return Outcome::Irrelevant;
+        }
+        let source = Provenance::new(&name).with_field("code");
+        if sets.contains(&"rls") {
+            self.rls_onset.push((onset_age, onset, source.clone()));
+        }
+        self.rec.conditions.push(ConditionFact {
+            sets: sets.into_iter().map(Into::into).collect(),
+            status,
+            onset,
+            display,
+            source,
+        });
+        Outcome::Used
+    }
+
+    /// Onset as a date (any onset[x] form) and as an age in years when given as one.
+    fn onset(&self, r: &Value) -> (Option<Date>, Option<f64>) {
+        if let Some(d) = date(r.get("onsetDateTime")) {
+            return (Some(d), None);
+        }
+        if let Some(p) = r.get("onsetPeriod") {
+            return (date(p.get("start")).or_else(|| date(p.get("end"))), None);
+        }
+        let age = |q: &Value| -> Option<f64> {
+            let v = number(q.get("value"))?;
+            let unit = s(q, "code").or_else(|| s(q, "unit")).unwrap_or("a");
+            match unit {
+                "a" | "yr" | "year" | "years" | "y" => Some(v),
+                "mo" | "month" | "months" => Some(v / 12.0),
+                _ => None,
+            }
+        };
+        let years = r
+            .get("onsetAge")
+            .and_then(age)
+            .or_else(|| r.get("onsetRange").and_then(|x| x.get("low")).and_then(age));
+        if let Some(y) = years {
+            let d =
+                self.rec.birth_date.as_ref().and_then(|(b, _)| {
+                    b.checked_add_months(chrono::Months::new((y * 12.0) as u32))
+                });
+            return (d, Some(y));
+        }
+        if let Some(txt) = s(r, "onsetString") {
+            return (date(Some(&Value::String(txt.to_owned()))), None);
+        }
+        (None, None)
+    }
+
+    fn finish_onset(&mut self) {
+        if self.rec.onset_age.is_some() {
+            return;
+        }
+        let birth = self.rec.birth_date.as_ref().map(|(b, _)| *b);
+        let mut best: Option<(f64, Provenance)> = None;
+        for (age, onset, src) in &self.rls_onset {
+            let years =
+                age.or_else(|| onset.and_then(|d| birth.and_then(|b| age_on(b, d))).map(f64::from));
+            if let Some(y) = years
+                && best.as_ref().is_none_or(|(b, _)| y < *b)
+            {
+                best = Some((y, src.clone().with_field("onset")));
+            }
+        }
+        self.rec.onset_age = best;
+    }
+
+    fn observation(&mut self, i: usize) -> Outcome {
+        self.lenient_lists(i);
+        let r = self.index.resources[i].resource;
+        match s(r, "status").map(str::to_ascii_lowercase).as_deref() {
+            Some("entered-in-error") => return Outcome::Skipped("entered-in-error"),
+            Some("cancelled") => return Outcome::Skipped("cancelled"),
+            Some("registered") => return Outcome::Skipped("no result yet"),
+            _ => {}
+        }
+        let when = date(r.get("effectiveDateTime"))
+            .or_else(|| date(r.get("effectiveInstant")))
+            .or_else(|| {
+                r.get("effectivePeriod")
+                    .and_then(|p| date(p.get("end")).or_else(|| date(p.get("start"))))
+            })
+            .or_else(|| date(r.get("issued")));
+        if when.is_some_and(|d| d > self.as_of) {
+            return Outcome::Skipped("dated after as-of");
+        }
+        let name = self.name(i);
+        let mut used = self.observation_value(r, r, &name, None, when);
+        if let Some(Value::Array(components)) = r.get("component") {
+            for (n, c) in components.iter().enumerate() {
+                used |= self.observation_value(r, c, &name, Some(n), when);
+            }
+        }
+        if used { Outcome::Used } else { Outcome::Irrelevant }
+    }
+
+    /// Reads the code and value of an observation or of one of its components.
+    fn observation_value(
+        &mut self,
+        obs: &Value,
+        part: &Value,
+        name: &str,
+        component: Option<usize>,
+        when: Option<Date>,
+    ) -> bool {
+        let t = self.kb.terminology();
+        let (codes, text) = codings(part.get("code"));
+        let field = |f: &str| match component {
+            Some(n) => format!("component[{n}].{f}"),
+            None => f.to_owned(),
+        };
+        // Coded answers (pregnancy status, smoking status).
+        for c in codes.iter().filter(|c| c.system == System::Loinc) {
+            let (values, _) = codings(part.get("valueCodeableConcept"));
+            let snomed: Vec<&str> =
+                values.iter().filter(|v| v.system == System::Snomed).map(|v| v.code).collect();
+            if let Some((answer, yes)) = t.coded_answer(c.code, &snomed) {
+                let Some(yes) = yes else {
+                    warn(
+                        self.warnings,
+                        name,
+                        format!("{} value not recognised; not used", answer.name()),
+                    );
+                    return false;
+                };
+                if !self.recent(when) {
+                    return false;
+                }
+                self.rec.answers.push(AnswerFact {
+                    answer,
+                    value: AnswerValue::YesNo(yes),
+                    source: Provenance::new(name).with_field(field("valueCodeableConcept")),
+                });
+                return true;
+            }
+        }
+        let analyte = codes
+            .iter()
+            .filter(|c| c.system == System::Loinc)
+            .find_map(|c| t.analyte_by_loinc(c.code))
+            .or_else(|| text.and_then(|x| t.analyte_by_name(x)))
+            .or_else(|| codes.iter().filter_map(|c| c.display).find_map(|d| t.analyte_by_name(d)));
+        let Some(analyte) = analyte else { return false };
+        if part.get("dataAbsentReason").is_some()
+            || obs.get("dataAbsentReason").is_some() && component.is_none()
+        {
+            return false;
+        }
+        // The value: a Quantity, a number held in a string, or an integer.
+        let (cmp, value, unit, as_field) = if let Some(q) = part.get("valueQuantity") {
+            let Some(v) = number(q.get("value")) else {
+                warn(
+                    self.warnings,
+                    name,
+                    format!("{} without a numeric value; not used", analyte.name),
+                );
+                return false;
+            };
+            let cmp = s(q, "comparator").and_then(Cmp::parse);
+            let code_unit = s(q, "code")
+                .filter(|_| s(q, "system").is_none_or(|sys| sys.contains("unitsofmeasure")));
+            let unit = code_unit
+                .filter(|u| analyte.accepts(u))
+                .or_else(|| s(q, "unit"))
+                .or(code_unit)
+                .unwrap_or("")
+                .to_owned();
+            (cmp, v, unit, field("valueQuantity"))
+        } else if let Some(txt) = s(part, "valueString") {
+            let Some((cmp, v, unit)) = parse_text_value(txt) else {
+                warn(
+                    self.warnings,
+                    name,
+                    format!("{} value is text that is not a number; not used", analyte.name),
+                );
+                return false;
+            };
+            // A bare number in a string takes the analyte's canonical unit only when the
+            // observation says so nowhere else; that is a guess, so it is refused.
+            (cmp, v, unit, field("valueString"))
+        } else if let Some(v) = number(part.get("valueInteger")) {
+            (None, v, String::new(), field("valueInteger"))
+        } else {
+            return false;
+        };
+        if value < 0.0 || !value.is_finite() {
+            warn(
+                self.warnings,
+                name,
+                format!("{} has an impossible value; not used", analyte.name),
+            );
+            return false;
+        }
+        if unit.trim() == "%" && value > 100.0 {
+            warn(
+                self.warnings,
+                name,
+                format!("{} is a percentage over 100; not used", analyte.name),
+            );
+            return false;
+        }
+        let Some(canonical) = analyte.to_canonical(value, &unit) else {
+            let why = if unit.is_empty() {
+                "has no unit"
+            } else {
+                "has a unit restless does not understand"
+            };
+            warn(
+                self.warnings,
+                name,
+                format!("{} {why}; not used (units are never assumed)", analyte.name),
+            );
+            return false;
+        };
+        if when.is_none() {
+            warn(
+                self.warnings,
+                name,
+                format!("{} has no date; shown as history only", analyte.name),
+            );
+        }
+        let shown = format!("{}{} {}", cmp.map(|c| c.symbol()).unwrap_or(""), fmt(value), unit)
+            .trim()
+            .to_owned();
+        self.rec.labs.push(LabResult {
+            analyte: analyte.id.as_str().into(),
+            value: Bound { value: canonical, comparator: cmp },
+            as_read: shown,
+            date: when,
+            source: Provenance::new(name).with_field(as_field),
+            derived: false,
+        });
+        true
+    }
+
+    fn recent(&self, when: Option<Date>) -> bool {
+        when.is_some_and(|d| d >= restless_facts::months_before(self.as_of, 12))
+    }
+
+    fn family(&mut self, i: usize) -> Outcome {
+        let r = self.index.resources[i].resource;
+        match s(r, "status") {
+            Some("entered-in-error") => return Outcome::Skipped("entered-in-error"),
+            Some("health-unknown") => return Outcome::Skipped("health unknown"),
+            _ => {}
+        }
+        let (rel, _) = codings(r.get("relationship"));
+        let first_degree =
+            rel.iter().any(|c| FIRST_DEGREE.contains(&c.code.to_ascii_uppercase().as_str()));
+        let t = self.kb.terminology();
+        let Some(Value::Array(conditions)) = r.get("condition") else { return Outcome::Irrelevant };
+        let has_rls = conditions.iter().any(|c| {
+            let (codes, text) = codings(c.get("code"));
+            codes.iter().any(|x| match x.system {
+                System::Icd10Cm | System::Icd10 => t.sets_for_icd10(x.code).contains(&"rls"),
+                System::Snomed => t.sets_for_snomed(x.code).contains(&"rls"),
+                _ => false,
+            }) || text.is_some_and(|x| t.sets_for_text(x).contains(&"rls"))
+        });
+        if !has_rls {
+            return Outcome::Irrelevant;
+        }
+        if !first_degree {
+            return Outcome::Skipped("not a first-degree relative");
+        }
+        self.rec.answers.push(AnswerFact {
+            answer: Answer::FamilyHistory,
+            value: AnswerValue::YesNo(true),
+            source: Provenance::new(self.name(i)).with_field("condition"),
+        });
+        Outcome::Used
+    }
+
+    fn medication(&mut self, i: usize, kind: &str) -> Outcome {
+        self.lenient_lists(i);
+        let r = self.index.resources[i].resource;
+        let name = self.name(i);
+        let status = s(r, "status").map(str::to_ascii_lowercase);
+        let status = match (kind, status.as_deref()) {
+            (_, Some("entered-in-error")) => return Outcome::Skipped("entered-in-error"),
+            (_, Some("cancelled" | "not-taken" | "not-done" | "declined")) => {
+                return Outcome::Skipped("cancelled or not taken");
+            }
+            ("MedicationRequest", Some("draft")) => return Outcome::Skipped("draft order"),
+            ("MedicationRequest", Some("active" | "on-hold")) => MedStatus::Active,
+            ("MedicationStatement", Some("active")) => MedStatus::Active,
+            ("MedicationStatement", Some("intended")) => {
+                return Outcome::Skipped("intended, not yet taken");
+            }
+            ("MedicationAdministration", Some("in-progress")) => MedStatus::Active,
+            (_, Some("completed" | "stopped" | "revoked")) if kind != "MedicationDispense" => {
+                MedStatus::Stopped
+            }
+            _ => MedStatus::Unknown,
+        };
+        if kind == "MedicationRequest" && matches!(s(r, "intent"), Some("proposal" | "plan")) {
+            return Outcome::Skipped("proposal or plan, not an order");
+        }
+        let (start, end) = self.med_period(r, kind);
+        let (ingredients, classes, display, ndc_only) = self.med_identity(i, r);
+        if ingredients.is_empty() && classes.is_empty() {
+            if ndc_only {
+                warn(
+                    self.warnings,
+                    &name,
+                    "medication coded only by NDC, which restless cannot resolve; not assessed",
+                );
+            } else if !display.is_empty() {
+                warn(
+                    self.warnings,
+                    &name,
+                    "medication not recognised by the drug dictionary; not assessed",
+                );
+            } else {
+                warn(self.warnings, &name, "medication without a code or text; not assessed");
+            }
+            return Outcome::Skipped("medication not recognised");
+        }
+        self.rec.medications.push(MedicationFact {
+            ingredients: ingredients.into_iter().map(Into::into).collect(),
+            classes: classes.into_iter().map(Into::into).collect(),
+            display,
+            status,
+            start,
+            end,
+            source: Provenance::new(name).with_field("medication"),
+        });
+        Outcome::Used
+    }
+
+    fn med_period(&self, r: &Value, kind: &str) -> (Option<Date>, Option<Date>) {
+        let period = |p: Option<&Value>| {
+            p.map(|p| (date(p.get("start")), date(p.get("end")))).unwrap_or((None, None))
+        };
+        match kind {
+            "MedicationRequest" => {
+                let (vs, ve) =
+                    period(r.get("dispenseRequest").and_then(|d| d.get("validityPeriod")));
+                (vs.or_else(|| date(r.get("authoredOn"))), ve)
+            }
+            "MedicationDispense" => {
+                let handed = date(r.get("whenHandedOver")).or_else(|| date(r.get("whenPrepared")));
+                let days = r
+                    .get("daysSupply")
+                    .and_then(|q| number(q.get("value")))
+                    .filter(|d| *d >= 0.0 && *d < 3650.0);
+                let end =
+                    handed.and_then(|h| days.map(|d| h + chrono::Days::new(d as u64)).or(Some(h)));
+                (handed, end)
+            }
+            _ => {
+                if let Some(d) = date(r.get("effectiveDateTime")) {
+                    (Some(d), if kind == "MedicationAdministration" { Some(d) } else { None })
+                } else {
+                    period(r.get("effectivePeriod"))
+                }
+            }
+        }
+    }
+
+    /// Ingredients, classes (from an ATC class code), a display text, and whether the only code
+    /// was an NDC.
+    fn med_identity(&mut self, i: usize, r: &Value) -> (Vec<String>, Vec<String>, String, bool) {
+        let mut concepts: Vec<&Value> = Vec::new();
+        if let Some(cc) = r.get("medicationCodeableConcept") {
+            concepts.push(cc);
+        }
+        if let Some(reference) = r.get("medicationReference").and_then(|m| s(m, "reference")) {
+            match self.index.resolve(i, reference) {
+                Some(m) => {
+                    let med = self.index.resources[m].resource;
+                    if let Some(cc) = med.get("code") {
+                        concepts.push(cc);
+                    }
+                    if let Some(Value::Array(ings)) = med.get("ingredient") {
+                        for ing in ings {
+                            if let Some(cc) = ing.get("itemCodeableConcept") {
+                                concepts.push(cc);
+                            }
+                        }
+                    }
+                }
+                None => warn(
+                    self.warnings,
+                    &self.name(i),
+                    "medicationReference does not resolve to a Medication in this input",
+                ),
+            }
+        } else if let Some(display) = r.get("medicationReference").and_then(|m| s(m, "display")) {
+            let t = self.kb.terminology();
+            let m = t.match_medication_text(display);
+            return (m.ingredients, Vec::new(), display.to_owned(), false);
+        }
+        let t = self.kb.terminology();
+        let mut ingredients: Vec<String> = Vec::new();
+        let mut classes: Vec<String> = Vec::new();
+        let mut display = String::new();
+        let mut ndc = false;
+        let mut other_code = false;
+        let add = |list: &mut Vec<String>, id: &str| {
+            if !list.iter().any(|x| x == id) {
+                list.push(id.to_owned());
+            }
+        };
+        for cc in concepts {
+            let (codes, text) = codings(Some(cc));
+            for c in &codes {
+                match c.system {
+                    System::RxNorm => {
+                        if let Some(d) = t.drug_by_rxcui(c.code) {
+                            add(&mut ingredients, &d.id);
+                        }
+                    }
+                    System::Atc => {
+                        let exact = t.drugs_by_atc(c.code);
+                        if exact.is_empty() {
+                            for cl in t.classes_by_atc_prefix(c.code) {
+                                add(&mut classes, cl);
+                            }
+                        }
+                        for d in exact {
+                            add(&mut ingredients, &d.id);
+                        }
+                    }
+                    System::Ndc => ndc = true,
+                    _ => other_code = true,
+                }
+            }
+            // Clinical and branded drugs carry their ingredients and brands in the display.
+            for txt in text.into_iter().chain(codes.iter().filter_map(|c: &Coding<'_>| c.display)) {
+                if display.is_empty() {
+                    display = txt.to_owned();
+                }
+                for id in t.match_medication_text(txt).ingredients {
+                    add(&mut ingredients, &id);
+                }
+            }
+            if display.is_empty()
+                && let Some(c) = codes.first()
+            {
+                display = format!("{} {}", short_system(c), c.code);
+            }
+        }
+        let ndc_only = ndc && !other_code && display.starts_with("NDC");
+        (ingredients, classes, display, ndc_only)
+    }
+}
+
+fn short_system(c: &Coding<'_>) -> String {
+    match c.system {
+        System::RxNorm => "RxNorm".into(),
+        System::Atc => "ATC".into(),
+        System::Ndc => "NDC".into(),
+        System::Snomed => "SNOMED CT".into(),
+        System::Icd10Cm => "ICD-10-CM".into(),
+        System::Icd10 => "ICD-10".into(),
+        System::Loinc => "LOINC".into(),
+        System::Other => c.system_uri.to_owned(),
+    }
+}
+
+fn coding_display(c: &Coding<'_>) -> String {
+    let d = c.display.map(|d| format!(" {d}")).unwrap_or_default();
+    format!("{} {}{d}", short_system(c), c.code)
+}
+
+fn fmt(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
+}
