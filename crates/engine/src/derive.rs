@@ -38,6 +38,11 @@ fn derive_tsat(record: &PatientRecord, as_of: Date, out: &mut Vec<LabResult>) {
     }
     for tibc in of(record, "tibc", as_of) {
         let Some(day) = tibc.date else { continue };
+        if of(record, "tibc", as_of).any(|o| {
+            o.date == Some(day) && o.source < tibc.source && exact(o).is_some_and(|c| c > 0.0)
+        }) {
+            continue; // another usable TIBC that day comes first by source: the input order never decides
+        }
         if of(record, "transferrin-saturation", as_of).any(|t| t.date == Some(day))
             || out.iter().any(|t| t.date == Some(day))
         {

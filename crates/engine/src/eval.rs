@@ -15,7 +15,8 @@ pub(crate) struct Ctx<'a> {
     pub rec: &'a PatientRecord,
     pub as_of: Date,
     pub age: Option<(u32, Provenance)>,
-    labs: Vec<&'a LabResult>,
+    /// Lab results by analyte, newest first.
+    labs: std::collections::HashMap<&'a str, Vec<&'a LabResult>>,
 }
 
 /// The outcome of one criterion: its value, the evidence it rests on and, when unknown or not
@@ -53,7 +54,11 @@ impl<'a> Ctx<'a> {
                 .then_with(|| a.source.cmp(&b.source))
                 .then_with(|| a.as_read.cmp(&b.as_read))
         });
-        Ctx { kb, rec, as_of, age: derived.age.clone(), labs }
+        let mut by_analyte: std::collections::HashMap<&str, Vec<&LabResult>> = std::collections::HashMap::new();
+        for l in labs {
+            by_analyte.entry(&*l.analyte).or_default().push(l);
+        }
+        Ctx { kb, rec, as_of, age: derived.age.clone(), labs: by_analyte }
     }
 
     fn ev(
@@ -79,7 +84,7 @@ impl<'a> Ctx<'a> {
     fn labs_of(&self, id: &str, months: u32) -> (Vec<&'a LabResult>, Vec<&'a LabResult>) {
         let from = months_before(self.as_of, months);
         let (mut current, mut stale) = (Vec::new(), Vec::new());
-        for l in self.labs.iter().copied().filter(|l| &*l.analyte == id) {
+        for l in self.labs.get(id).into_iter().flatten().copied() {
             match l.date {
                 Some(d) if d > self.as_of => {}
                 Some(d) if d >= from => current.push(l),

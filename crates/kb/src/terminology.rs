@@ -189,6 +189,9 @@ pub(crate) fn icd10_key(code: &str) -> String {
 
 /// Optimal-string-alignment distance, giving up above `max`.
 fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max * 4 {
+        return None; // cheap byte-length filter before any allocation (UTF-8 is at most 4 bytes a char)
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len().abs_diff(b.len()) > max {
