@@ -478,7 +478,7 @@ fn diagnose(
     mimics: Vec<Mimic>,
     questions: &mut BTreeMap<String, Question>,
 ) -> Diagnosis {
-    let answer = |a: Answer| ctx.rec.answers.iter().find(|x| x.answer == a);
+    let answer = |a: Answer| ctx.answer(a);
     let ev = |a: Answer, rule: &str| -> Vec<Evidence> {
         answer(a)
             .map(|x| {

@@ -54,11 +54,30 @@ impl<'a> Ctx<'a> {
                 .then_with(|| a.source.cmp(&b.source))
                 .then_with(|| a.as_read.cmp(&b.as_read))
         });
-        let mut by_analyte: std::collections::HashMap<&str, Vec<&LabResult>> = std::collections::HashMap::new();
+        let mut by_analyte: std::collections::HashMap<&str, Vec<&LabResult>> =
+            std::collections::HashMap::new();
         for l in labs {
             by_analyte.entry(&*l.analyte).or_default().push(l);
         }
         Ctx { kb, rec, as_of, age: derived.age.clone(), labs: by_analyte }
+    }
+
+    /// The answer to a question. When the input answers it more than once, the choice must not
+    /// depend on input order: the answer from the first source in sort order wins, and among
+    /// answers from the same source, "yes" and the larger number.
+    pub(crate) fn answer(
+        &self,
+        a: restless_facts::Answer,
+    ) -> Option<&'a restless_facts::AnswerFact> {
+        let rank = |v: &AnswerValue| match v {
+            AnswerValue::YesNo(b) => (u8::from(!*b), 0.0),
+            AnswerValue::Number(n) => (2, -n),
+        };
+        self.rec.answers.iter().filter(|x| x.answer == a).min_by(|x, y| {
+            x.source.cmp(&y.source).then_with(|| {
+                rank(&x.value).partial_cmp(&rank(&y.value)).unwrap_or(std::cmp::Ordering::Equal)
+            })
+        })
     }
 
     fn ev(
@@ -171,7 +190,7 @@ impl<'a> Ctx<'a> {
             (FactKey::Condition(id), _) => self.condition(c, id),
             (FactKey::Drug(id), _) => self.drug(c, id),
             (FactKey::Answer(a), test) => {
-                let found = self.rec.answers.iter().find(|x| x.answer == *a);
+                let found = self.answer(*a);
                 let key = FactKey::Answer(*a);
                 match found {
                     None if *test == Test::Known => {
