@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 /// A one-person Bundle of at least 5 MB, made from the largest Synthea bundle of the shared
 /// corpora by repeating its Observations (with new ids) and its MedicationRequests.
 fn five_mb_bundle() -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/smart-generated-sample-data-r4-synthea");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/smart-generated-sample-data-r4-synthea");
     let mut best: Option<(usize, PathBuf)> = None;
     for e in std::fs::read_dir(&dir).expect("the shared corpora are beside the repository") {
         let p = e.unwrap().path();
@@ -26,7 +27,12 @@ fn five_mb_bundle() -> String {
     let entries = bundle["entry"].as_array().unwrap().clone();
     let repeatable: Vec<Value> = entries
         .iter()
-        .filter(|e| matches!(e["resource"]["resourceType"].as_str(), Some("Observation" | "MedicationRequest" | "Condition")))
+        .filter(|e| {
+            matches!(
+                e["resource"]["resourceType"].as_str(),
+                Some("Observation" | "MedicationRequest" | "Condition")
+            )
+        })
         .cloned()
         .collect();
     let mut out = entries;
@@ -52,12 +58,15 @@ fn bench(c: &mut Criterion) {
     eprintln!("bundle size: {:.1} MB", text.len() as f64 / 1e6);
     let mut g = c.benchmark_group("assess-5mb");
     g.sample_size(20);
-    g.bench_function("parse-json-only", |b| b.iter(|| black_box(serde_json::from_str::<Value>(black_box(&text)).unwrap())));
+    g.bench_function("parse-json-only", |b| {
+        b.iter(|| black_box(serde_json::from_str::<Value>(black_box(&text)).unwrap()))
+    });
     g.bench_function("assess", |b| {
         b.iter(|| {
             let ingested = restless_ingest::read(black_box(&text), &kb, as_of).unwrap();
             let a = restless_engine::assess(&kb, &ingested.record, as_of);
-            let report = restless_report::Report { assessment: &a, kb: &kb, warnings: &ingested.warnings };
+            let report =
+                restless_report::Report { assessment: &a, kb: &kb, warnings: &ingested.warnings };
             let mut out = Vec::new();
             restless_report::json::v1::write(&report, &mut out).unwrap();
             black_box(out)

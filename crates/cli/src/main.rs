@@ -14,6 +14,8 @@ use restless_facts::Date;
 use restless_kb::{Kb, LoadError};
 use restless_report::Report;
 
+mod screen;
+
 #[derive(Parser)]
 #[command(
     name = "restless",
@@ -40,6 +42,46 @@ enum Command {
         /// Use the knowledge base in this folder instead of the embedded one.
         #[arg(long)]
         kb: Option<PathBuf>,
+    },
+    /// Screen a whole FHIR Bulk Data export: per-patient results and a summary.
+    Screen {
+        /// Export folders or .ndjson / .ndjson.gz files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Per-patient results file; the summary is written beside it as
+        /// PATH.summary.json and PATH.summary.html.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output format of the per-patient results.
+        #[arg(long, value_enum, default_value_t = ScreenFormat::Ndjson)]
+        format: ScreenFormat,
+        /// Evaluation date (YYYY-MM-DD); default today.
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// Worker threads; default all cores.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Only patients with an RLS diagnosis or RLS symptoms recorded.
+        #[arg(long)]
+        only_rls: bool,
+        /// Treat any malformed line as an error (exit code 2).
+        #[arg(long)]
+        strict: bool,
+        /// Process only patients whose id hashes to shard i of N (i/N, i from 0).
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
+        /// Use the knowledge base in this folder instead of the embedded one.
+        #[arg(long)]
+        kb: Option<PathBuf>,
+    },
+    /// Combine shard summaries (`screen --shard`) into one summary.
+    Merge {
+        /// Summary JSON files written by `screen`.
+        #[arg(required = true)]
+        summaries: Vec<PathBuf>,
+        /// Merged summary: PATH (JSON) and PATH with .html.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Inspect or validate the knowledge base.
     Kb {
@@ -73,6 +115,22 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ScreenFormat {
+    Ndjson,
+    Csv,
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}` is not i/N"))?;
+    let i: u32 = i.parse().map_err(|_| format!("`{i}` is not a number"))?;
+    let n: u32 = n.parse().map_err(|_| format!("`{n}` is not a number"))?;
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: i must be from 0 to N-1"));
+    }
+    Ok((i, n))
+}
+
 fn parse_date(s: &str) -> Result<Date, String> {
     Date::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date as YYYY-MM-DD"))
 }
@@ -89,7 +147,7 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
@@ -161,6 +219,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Json => restless_report::json::v1::write(&report, &mut out)?,
             }
             out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Screen { inputs, out, format, as_of, threads, only_rls, strict, shard, kb } => {
+            let kb = load_kb(kb.as_deref())?;
+            let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let opts = restless_screen::Options {
+                as_of,
+                threads,
+                format: match format {
+                    ScreenFormat::Ndjson => restless_screen::Format::Ndjson,
+                    ScreenFormat::Csv => restless_screen::Format::Csv,
+                },
+                only_rls,
+                strict,
+                shard,
+            };
+            let summary = screen::run(&inputs, &out, &opts, &kb)?;
+            screen::write_summary(&out, &summary)?;
+            screen::report(&summary);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge { summaries, out } => {
+            let mut parts = Vec::new();
+            for p in &summaries {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?;
+                let s: restless_screen::Summary = serde_json::from_str(&text)
+                    .map_err(|e| usage(format!("{}: not a screen summary: {e}", p.display())))?;
+                parts.push(s);
+            }
+            let merged = restless_screen::Summary::merge(&parts).map_err(usage)?;
+            screen::write_merged(&out, &merged)?;
+            screen::report(&merged);
             Ok(ExitCode::SUCCESS)
         }
         Command::Kb { command: KbCommand::Check { dir }, .. } => {

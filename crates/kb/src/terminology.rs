@@ -332,6 +332,11 @@ impl Terminology {
         Some((answer, None))
     }
 
+    /// LOINC codes of the coded observations that stand for answers.
+    pub fn coded_loincs(&self) -> impl Iterator<Item = &str> {
+        self.coded_loinc.keys().map(String::as_str)
+    }
+
     /// Every analyte.
     #[must_use]
     pub fn analytes(&self) -> &[Analyte] {

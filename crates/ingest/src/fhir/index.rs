@@ -73,7 +73,10 @@ impl<'a> Index<'a> {
             }
             return;
         }
-        let id = v.get("id").and_then(Value::as_str);
+        // A resource without an id is still `Type/id` when its full URL ends that way.
+        let id = v.get("id").and_then(Value::as_str).or_else(|| {
+            full_url.and_then(type_and_id).filter(|(k, _)| *k == kind).map(|(_, fid)| fid)
+        });
         let name = match id {
             Some(id) => format!("{kind}/{id}"),
             None => format!("{kind}[{place}]"),
@@ -120,12 +123,23 @@ impl<'a> Index<'a> {
             return Some(i);
         }
         // Absolute or versioned: keep the last `Type/id` pair.
-        let parts: Vec<&str> = reference.split('/').collect();
-        let pos = parts.iter().position(|p| *p == "_history").unwrap_or(parts.len());
-        if pos >= 2 {
-            let key = format!("{}/{}", parts[pos - 2], parts[pos - 1]);
-            return self.by_ref.get(&key).copied();
-        }
-        None
+        let (kind, id) = type_and_id(reference)?;
+        self.by_ref.get(&format!("{kind}/{id}")).copied()
     }
+}
+
+/// The `Type/id` pair a relative, absolute or versioned reference ends in.
+fn type_and_id(reference: &str) -> Option<(&str, &str)> {
+    if reference.starts_with('#') || reference.starts_with("urn:") {
+        return None;
+    }
+    let parts: Vec<&str> = reference.trim().split('/').collect();
+    let pos = parts.iter().position(|p| *p == "_history").unwrap_or(parts.len());
+    (pos >= 2 && !parts[pos - 1].is_empty()).then(|| (parts[pos - 2], parts[pos - 1]))
+}
+
+/// The resource type a reference names (`Patient` for `Patient/p1` or
+/// `https://x/fhir/Patient/p1/_history/2`), when it names one.
+pub(crate) fn reference_type(reference: &str) -> Option<&str> {
+    type_and_id(reference).map(|(kind, _)| kind)
 }

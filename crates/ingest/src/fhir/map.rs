@@ -19,6 +19,8 @@ struct Mapper<'k, 'a> {
     warnings: &'a mut Vec<Warning>,
     patient: Option<usize>,
     rls_onset: Vec<(Option<f64>, Option<Date>, Provenance)>,
+    /// Coded answers with their dates: only the latest per answer is kept.
+    coded: Vec<(Answer, bool, Date, Provenance)>,
 }
 
 fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
@@ -57,13 +59,21 @@ pub(crate) fn map_all(
                 && s(index.resources[i].resource, "resourceType") == Some("Patient")
         })
         .collect();
-    if patients.len() > 1 {
+    // The same Patient may come twice (a Bulk export's Patient file and a Bundle that includes
+    // it again): patients are told apart by `Type/id`, not by occurrence.
+    let mut distinct: Vec<&str> = Vec::new();
+    for &p in &patients {
+        if !distinct.contains(&index.resources[p].name.as_str()) {
+            distinct.push(&index.resources[p].name);
+        }
+    }
+    if distinct.len() > 1 {
         warn(
             warnings,
-            &index.resources[patients[0]].name,
+            distinct[0],
             format!(
                 "the input holds {} patients; assessing the first, resources of the others are skipped",
-                patients.len()
+                distinct.len()
             ),
         );
     }
@@ -76,7 +86,12 @@ pub(crate) fn map_all(
         warnings,
         patient: patients.first().copied(),
         rls_onset: Vec::new(),
+        coded: Vec::new(),
     };
+    // Demographics first, so that nothing read later depends on where the Patient stands.
+    if let Some(p) = m.patient {
+        m.patient_demographics(p);
+    }
     let mut saw_condition = false;
     let mut saw_medication = false;
     for i in 0..index.resources.len() {
@@ -89,7 +104,9 @@ pub(crate) fn map_all(
         m.tally.read += 1;
         if kind == "Patient" {
             if Some(i) == m.patient {
-                m.patient_demographics(i);
+                m.tally.used += 1;
+            } else if m.is_the_patient(i) {
+                m.tally.skip("same patient repeated");
             } else {
                 m.tally.skip("another patient");
             }
@@ -132,6 +149,7 @@ pub(crate) fn map_all(
         }
     }
     m.finish_onset();
+    m.finish_coded();
     // A record that carries a problem list or a medication list is taken to carry all of it:
     // a condition or drug class not in it counts as absent rather than unknown.
     rec.reviewed.conditions = saw_condition;
@@ -149,19 +167,39 @@ impl Mapper<'_, '_> {
         self.index.resources[i].name.clone()
     }
 
-    fn belongs_to_patient(&self, i: usize) -> bool {
-        let Some(p) = self.patient else { return true };
+    /// Whether the resource at `i` is the assessed patient (the same `Type/id`).
+    fn is_the_patient(&self, i: usize) -> bool {
+        self.patient
+            .is_some_and(|p| p == i || self.index.resources[p].name == self.index.resources[i].name)
+    }
+
+    fn belongs_to_patient(&mut self, i: usize) -> bool {
+        if self.patient.is_none() {
+            return true; // no Patient in the input: it is about one person
+        }
         let r = self.index.resources[i].resource;
-        let reference =
-            r.get("subject").or_else(|| r.get("patient")).and_then(|x| s(x, "reference"));
-        match reference.and_then(|x| self.index.resolve(i, x)) {
+        let Some(reference) =
+            r.get("subject").or_else(|| r.get("patient")).and_then(|x| s(x, "reference"))
+        else {
+            return true; // no subject: the document is about one person
+        };
+        match self.index.resolve(i, reference) {
             Some(target)
                 if s(self.index.resources[target].resource, "resourceType") == Some("Patient") =>
             {
-                target == p
+                self.is_the_patient(target)
             }
-            // No subject, or one this input does not hold: the document is about one person.
-            _ => true,
+            Some(_) => true,
+            // `Patient/other` when the input holds a different Patient: someone else's record.
+            None if super::index::reference_type(reference) == Some("Patient") => {
+                warn(
+                    self.warnings,
+                    &self.name(i),
+                    "subject refers to a patient who is not in this input; skipped",
+                );
+                false
+            }
+            None => true,
         }
     }
 
@@ -184,7 +222,6 @@ impl Mapper<'_, '_> {
         if let Some(sex) = sex {
             self.rec.sex = Some((sex, Provenance::new(&name).with_field("gender")));
         }
-        self.tally.used += 1;
     }
 
     fn lenient_lists(&mut self, i: usize) {
@@ -218,6 +255,10 @@ impl Mapper<'_, '_> {
         if matches!(verification.as_deref(), Some("refuted")) {
             return Outcome::Skipped("refuted");
         }
+        // A differential, provisional or unconfirmed diagnosis is not an established one.
+        if matches!(verification.as_deref(), Some("unconfirmed" | "provisional" | "differential")) {
+            return Outcome::Skipped("unconfirmed");
+        }
         let clinical = status_code(r, "clinicalStatus");
         let abated = date(r.get("abatementDateTime")).or_else(|| {
             r.get("abatementPeriod")
@@ -225,7 +266,8 @@ impl Mapper<'_, '_> {
         });
         let abated = abated.is_some_and(|d| d <= self.as_of)
             || r.get("abatementString").is_some()
-            || r.get("abatementAge").is_some();
+            || r.get("abatementAge").is_some()
+            || r.get("abatementRange").is_some();
         let status = match clinical.as_deref() {
             Some("inactive" | "remission" | "resolved") => ConditionStatus::History,
             Some("active" | "recurrence" | "relapse") => ConditionStatus::Active,
@@ -281,6 +323,13 @@ impl Mapper<'_, '_> {
         }
         let source = Provenance::new(&name).with_field("code");
         if sets.contains(&"rls") {
+            let onset_given =
+                ["onsetDateTime", "onsetAge", "onsetPeriod", "onsetRange", "onsetString"]
+                    .iter()
+                    .any(|k| r.get(*k).is_some());
+            if onset_given && onset.is_none() && onset_age.is_none() {
+                warn(self.warnings, &name, "onset in a form restless cannot read; not used");
+            }
             self.rls_onset.push((onset_age, onset, source.clone()));
         }
         self.rec.conditions.push(ConditionFact {
@@ -302,13 +351,19 @@ impl Mapper<'_, '_> {
             return (date(p.get("start")).or_else(|| date(p.get("end"))), None);
         }
         let age = |q: &Value| -> Option<f64> {
-            let v = number(q.get("value"))?;
-            let unit = s(q, "code").or_else(|| s(q, "unit")).unwrap_or("a");
-            match unit {
-                "a" | "yr" | "year" | "years" | "y" => Some(v),
-                "mo" | "month" | "months" => Some(v / 12.0),
+            let v = number(q.get("value")).filter(|v| *v >= 0.0)?;
+            // UCUM codes are case-sensitive (`a` year, `mo` month); human units are not.
+            let per_year = |u: &str| match u {
+                "a" | "y" | "yr" | "yrs" | "year" | "years" => Some(1.0),
+                "mo" | "month" | "months" => Some(12.0),
                 _ => None,
-            }
+            };
+            let from_code = s(q, "code").and_then(|c| per_year(c.trim()));
+            let from_unit = s(q, "unit").and_then(|u| per_year(&u.trim().to_ascii_lowercase()));
+            let given = q.get("code").is_some() || q.get("unit").is_some();
+            // An age with no unit at all is read in years, the unit ages are given in.
+            let per = from_code.or(from_unit).or(if given { None } else { Some(1.0) })?;
+            Some(v / per)
         };
         let years = r
             .get("onsetAge")
@@ -403,14 +458,15 @@ impl Mapper<'_, '_> {
                     );
                     return false;
                 };
-                if !self.recent(when) {
+                let Some(when) = when.filter(|d| self.recent(Some(*d))) else {
                     return false;
-                }
-                self.rec.answers.push(AnswerFact {
+                };
+                self.coded.push((
                     answer,
-                    value: AnswerValue::YesNo(yes),
-                    source: Provenance::new(name).with_field(field("valueCodeableConcept")),
-                });
+                    yes,
+                    when,
+                    Provenance::new(name).with_field(field("valueCodeableConcept")),
+                ));
                 return true;
             }
         }
@@ -513,6 +569,21 @@ impl Mapper<'_, '_> {
         true
     }
 
+    /// Keeps the latest coded answer of each kind (pregnancy status, smoking status); on the
+    /// same day, the first by source, so that the input order never decides.
+    fn finish_coded(&mut self) {
+        let mut coded = std::mem::take(&mut self.coded);
+        coded.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.3.cmp(&b.3)));
+        let mut seen: Vec<Answer> = Vec::new();
+        for (answer, yes, _, source) in coded {
+            if seen.contains(&answer) {
+                continue;
+            }
+            seen.push(answer);
+            self.rec.answers.push(AnswerFact { answer, value: AnswerValue::YesNo(yes), source });
+        }
+    }
+
     fn recent(&self, when: Option<Date>) -> bool {
         when.is_some_and(|d| d >= restless_facts::months_before(self.as_of, 12))
     }
@@ -541,6 +612,13 @@ impl Mapper<'_, '_> {
             return Outcome::Irrelevant;
         }
         if !first_degree {
+            if rel.is_empty() {
+                warn(
+                    self.warnings,
+                    &self.name(i),
+                    "relationship is not coded (HL7 v3 RoleCode); family history not used",
+                );
+            }
             return Outcome::Skipped("not a first-degree relative");
         }
         self.rec.answers.push(AnswerFact {
@@ -571,12 +649,21 @@ impl Mapper<'_, '_> {
             (_, Some("completed" | "stopped" | "revoked")) if kind != "MedicationDispense" => {
                 MedStatus::Stopped
             }
+            // A dispense that was stopped was not handed over.
+            ("MedicationDispense", Some("stopped")) => MedStatus::Stopped,
             _ => MedStatus::Unknown,
         };
-        if kind == "MedicationRequest" && matches!(s(r, "intent"), Some("proposal" | "plan")) {
+        if kind == "MedicationRequest"
+            && matches!(s(r, "intent"), Some("proposal" | "plan" | "option"))
+        {
             return Outcome::Skipped("proposal or plan, not an order");
         }
-        let (start, end) = self.med_period(r, kind);
+        let (start, mut end, point) = self.med_period(r, kind);
+        // With no status to go on, a single date (an order's authoredOn, a statement's
+        // effectiveDateTime) says the drug was taken then, not that it still is.
+        if status == MedStatus::Unknown && point {
+            end = start;
+        }
         let (ingredients, classes, display, ndc_only) = self.med_identity(i, r);
         if ingredients.is_empty() && classes.is_empty() {
             if ndc_only {
@@ -608,14 +695,20 @@ impl Mapper<'_, '_> {
         Outcome::Used
     }
 
-    fn med_period(&self, r: &Value, kind: &str) -> (Option<Date>, Option<Date>) {
+    /// Start and end of use, and whether they come from a single point in time rather than a
+    /// period.
+    fn med_period(&self, r: &Value, kind: &str) -> (Option<Date>, Option<Date>, bool) {
         let period = |p: Option<&Value>| {
             p.map(|p| (date(p.get("start")), date(p.get("end")))).unwrap_or((None, None))
         };
-        match kind {
+        let (start, end) = match kind {
             "MedicationRequest" => {
-                let (vs, ve) =
-                    period(r.get("dispenseRequest").and_then(|d| d.get("validityPeriod")));
+                let validity = r.get("dispenseRequest").and_then(|d| d.get("validityPeriod"));
+                if validity.is_none() {
+                    let authored = date(r.get("authoredOn"));
+                    return (authored, None, authored.is_some());
+                }
+                let (vs, ve) = period(validity);
                 (vs.or_else(|| date(r.get("authoredOn"))), ve)
             }
             "MedicationDispense" => {
@@ -630,21 +723,26 @@ impl Mapper<'_, '_> {
             }
             _ => {
                 if let Some(d) = date(r.get("effectiveDateTime")) {
-                    (Some(d), if kind == "MedicationAdministration" { Some(d) } else { None })
-                } else {
-                    period(r.get("effectivePeriod"))
+                    let end = if kind == "MedicationAdministration" { Some(d) } else { None };
+                    return (Some(d), end, true);
                 }
+                period(r.get("effectivePeriod"))
             }
-        }
+        };
+        (start, end, false)
     }
 
     /// Ingredients, classes (from an ATC class code), a display text, and whether the only code
     /// was an NDC.
     fn med_identity(&mut self, i: usize, r: &Value) -> (Vec<String>, Vec<String>, String, bool) {
         let mut concepts: Vec<&Value> = Vec::new();
+        // Text read besides the concepts: a reference's display when the reference cannot be
+        // followed.
+        let mut texts: Vec<&str> = Vec::new();
         if let Some(cc) = r.get("medicationCodeableConcept") {
             concepts.push(cc);
         }
+        let reference_display = r.get("medicationReference").and_then(|m| s(m, "display"));
         if let Some(reference) = r.get("medicationReference").and_then(|m| s(m, "reference")) {
             match self.index.resolve(i, reference) {
                 Some(m) => {
@@ -660,16 +758,17 @@ impl Mapper<'_, '_> {
                         }
                     }
                 }
-                None => warn(
-                    self.warnings,
-                    &self.name(i),
-                    "medicationReference does not resolve to a Medication in this input",
-                ),
+                None => {
+                    warn(
+                        self.warnings,
+                        &self.name(i),
+                        "medicationReference does not resolve to a Medication in this input",
+                    );
+                    texts.extend(reference_display);
+                }
             }
-        } else if let Some(display) = r.get("medicationReference").and_then(|m| s(m, "display")) {
-            let t = self.kb.terminology();
-            let m = t.match_medication_text(display);
-            return (m.ingredients, Vec::new(), display.to_owned(), false);
+        } else {
+            texts.extend(reference_display);
         }
         let t = self.kb.terminology();
         let mut ingredients: Vec<String> = Vec::new();
@@ -682,6 +781,14 @@ impl Mapper<'_, '_> {
                 list.push(id.to_owned());
             }
         };
+        for txt in texts {
+            if display.is_empty() {
+                display = txt.to_owned();
+            }
+            for id in t.match_medication_text(txt).ingredients {
+                add(&mut ingredients, &id);
+            }
+        }
         for cc in concepts {
             let (codes, text) = codings(Some(cc));
             for c in &codes {

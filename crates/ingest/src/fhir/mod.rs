@@ -3,8 +3,9 @@
 //!
 //! Real exports are sloppy; this reader is lenient where meaning is still clear (a `category`
 //! or `doseAndRate` object where a list belongs, a Bundle without `type`: read with a
-//! warning) and strict where it is not (entered-in-error, refuted and cancelled records never
-//! count). Every resource read is tallied as used, irrelevant or skipped with a reason.
+//! warning) and strict where it is not (entered-in-error, refuted, unconfirmed and cancelled
+//! records never count; a resource about a patient other than the one in the input is
+//! skipped). Every resource read is tallied as used, irrelevant or skipped with a reason.
 
 mod index;
 mod map;

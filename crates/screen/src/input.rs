@@ -1,0 +1,105 @@
+//! Finding the export's files and cutting them into chunks of whole lines.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::ScreenError;
+
+/// Every `.ndjson` and `.ndjson.gz` file given or found (recursively) in the given folders,
+/// sorted for a deterministic order.
+///
+/// # Errors
+/// A path that cannot be read.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ScreenError> {
+    let mut out = Vec::new();
+    for p in inputs {
+        walk(p, &mut out, true)?;
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn is_export_file(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".ndjson") || name.ends_with(".ndjson.gz")
+}
+
+fn walk(p: &Path, out: &mut Vec<PathBuf>, given: bool) -> Result<(), ScreenError> {
+    let meta =
+        std::fs::metadata(p).map_err(|source| ScreenError::Io { path: p.to_path_buf(), source })?;
+    if meta.is_dir() {
+        let entries = std::fs::read_dir(p)
+            .map_err(|source| ScreenError::Io { path: p.to_path_buf(), source })?;
+        for e in entries {
+            let e = e.map_err(|source| ScreenError::Io { path: p.to_path_buf(), source })?;
+            walk(&e.path(), out, false)?;
+        }
+    } else if is_export_file(p) || (given && meta.is_file()) {
+        out.push(p.to_path_buf());
+    }
+    Ok(())
+}
+
+/// A run of whole lines from one file.
+pub(crate) struct Chunk {
+    /// Index of the file in the input list.
+    pub file: usize,
+    /// 1-based number of the chunk's first line in its file.
+    pub first_line: u64,
+    /// The bytes: whole lines, the last one possibly without its newline at end of file.
+    pub bytes: Vec<u8>,
+}
+
+/// Target size of a chunk: large enough to amortise scheduling, small enough to spread work.
+const CHUNK: usize = 4 << 20;
+
+/// Reads a file (decompressing `.gz`) and hands out chunks of whole lines to `sink`, which
+/// returns `false` to stop early.
+pub(crate) fn chunks(
+    path: &Path,
+    file: usize,
+    sink: &mut dyn FnMut(Chunk) -> bool,
+) -> Result<(), ScreenError> {
+    let io = |source| ScreenError::Io { path: path.to_path_buf(), source };
+    let f = File::open(path).map_err(io)?;
+    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f)))
+    } else {
+        Box::new(f)
+    };
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line: u64 = 1;
+    loop {
+        let mut buf = std::mem::take(&mut carry);
+        let start = buf.len();
+        buf.resize(start + CHUNK, 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            let n = reader.read(&mut buf[filled..]).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        buf.truncate(filled);
+        let eof = filled < start + CHUNK;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let cut =
+            if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(buf.len(), |i| i + 1) };
+        carry = buf.split_off(cut);
+        let lines =
+            memchr::memchr_iter(b'\n', &buf).count() as u64 + u64::from(!buf.ends_with(b"\n"));
+        let chunk = Chunk { file, first_line: line, bytes: buf };
+        line += lines;
+        if !sink(chunk) {
+            return Ok(());
+        }
+        if eof && carry.is_empty() {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The screen itself: stream, map, fold, assess, write.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use rayon::prelude::*;
+use restless_facts::Date;
+use restless_ingest::fhir;
+use restless_kb::Kb;
+use serde_json::Value;
+
+use crate::input::{Chunk, chunks, discover};
+use crate::output::{Accounting, Row, Summary, write_rows};
+use crate::sniff::{Kind, LoincFilter, kind};
+use crate::state::{Ids, PatientState};
+use crate::{Options, Progress, ScreenError, shard_of};
+
+/// How many samples of each kind of malformed line the summary keeps.
+const SAMPLES: usize = 5;
+
+/// Everything folded so far; shared by the workers behind a mutex, touched once per chunk.
+#[derive(Default)]
+struct Folded {
+    patients: HashMap<Box<str>, PatientState>,
+    ids: Ids,
+    acc: Accounting,
+    /// Medication resources by id, for references from requests in other files.
+    medications: HashMap<String, Value>,
+    /// Requests that reference a Medication, resolved after the pass.
+    pending: Vec<(Box<str>, Value, String)>,
+}
+
+/// What one chunk produced, before it is folded in.
+#[derive(Default)]
+struct Partial {
+    /// (patient key, mapped record, is the Patient resource itself)
+    facts: Vec<(Box<str>, restless_facts::PatientRecord, bool)>,
+    acc: Accounting,
+    medications: Vec<(String, Value)>,
+    pending: Vec<(Box<str>, Value, String)>,
+}
+
+/// The patient a resource is about: the id in `subject` or `patient` (`Patient/<id>`,
+/// `urn:uuid:<id>`, or an absolute URL ending in `Patient/<id>`).
+fn patient_key(v: &Value) -> Option<Box<str>> {
+    let r = v.get("subject").or_else(|| v.get("patient"))?.get("reference")?.as_str()?.trim();
+    let id: &str = if let Some(u) = r.strip_prefix("urn:uuid:") {
+        u
+    } else {
+        let parts: Vec<&str> = r.split('/').collect();
+        let at = parts.iter().rposition(|p| *p == "Patient")?;
+        let id: &str = parts.get(at + 1)?;
+        return (!id.is_empty()).then(|| Box::from(id));
+    };
+    (!id.is_empty()).then(|| id.into())
+}
+
+fn malformed(acc: &mut Accounting, file: &Path, line: u64, what: &str) {
+    acc.malformed += 1;
+    let samples = acc.malformed_samples.entry(what.to_owned()).or_default();
+    if samples.len() < SAMPLES {
+        samples.push(format!("{}:{line}", file.display()));
+    }
+    *acc.malformed_kinds.entry(what.to_owned()).or_default() += 1;
+}
+
+struct Ctx<'a> {
+    kb: &'a Kb,
+    opts: &'a Options,
+    filter: LoincFilter,
+    files: &'a [PathBuf],
+}
+
+fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
+    let mut out = Partial::default();
+    let file = &ctx.files[chunk.file];
+    // A final newline ends the last line; it does not start another.
+    let body = chunk.bytes.strip_suffix(b"\n").unwrap_or(&chunk.bytes);
+    for (this, line) in (chunk.first_line..).zip(body.split(|&b| b == b'\n')) {
+        out.acc.lines += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            out.acc.irrelevant += 1;
+            continue;
+        }
+        let k = kind(line);
+        match k {
+            Kind::Irrelevant => {
+                out.acc.irrelevant += 1;
+                continue;
+            }
+            Kind::Observation if !ctx.filter.relevant(line) => {
+                out.acc.irrelevant += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let value: Value = match serde_json::from_slice(line) {
+            Ok(v) => v,
+            Err(e) => {
+                let what = if e.is_eof() { "truncated JSON" } else { "malformed JSON" };
+                malformed(&mut out.acc, file, this, what);
+                continue;
+            }
+        };
+        if k == Kind::Unknown {
+            match value.get("resourceType").and_then(Value::as_str) {
+                Some(_) => {
+                    out.acc.irrelevant += 1; // e.g. resourceType after a nested object: not a type we read
+                }
+                None => malformed(&mut out.acc, file, this, "no resourceType"),
+            }
+            continue;
+        }
+        if k == Kind::Medication {
+            if let Some(id) = value.get("id").and_then(Value::as_str) {
+                out.medications.push((id.to_owned(), value.clone()));
+            }
+            out.acc.used += 1;
+            continue;
+        }
+        let key = if k == Kind::Patient {
+            value.get("id").and_then(Value::as_str).map(Box::from)
+        } else {
+            patient_key(&value)
+        };
+        let Some(key) = key else {
+            out.acc.orphaned += 1;
+            continue;
+        };
+        if let Some((i, n)) = ctx.opts.shard
+            && shard_of(&key, n) != i
+        {
+            out.acc.skip("other shard");
+            continue;
+        }
+        let has_med_ref = value
+            .get("medicationReference")
+            .and_then(|m| m.get("reference"))
+            .and_then(Value::as_str)
+            .is_some_and(|r| !r.starts_with('#'));
+        if has_med_ref {
+            out.pending.push((key, value, format!("{}:{this}", file.display())));
+            continue;
+        }
+        map_into(ctx, key, &value, k == Kind::Patient, &mut out);
+    }
+    out
+}
+
+fn map_into(ctx: &Ctx<'_>, key: Box<str>, value: &Value, is_patient: bool, out: &mut Partial) {
+    match fhir::read(value, ctx.kb, ctx.opts.as_of) {
+        Ok(ing) => {
+            let tally = ing.tally.unwrap_or_default();
+            if tally.used > 0 {
+                out.acc.used += 1;
+            } else if tally.irrelevant > 0 {
+                out.acc.irrelevant += 1;
+            } else {
+                for (reason, _) in tally.skipped.iter().take(1) {
+                    out.acc.skip(reason);
+                }
+                if tally.skipped.is_empty() {
+                    out.acc.irrelevant += 1;
+                }
+            }
+            for w in &ing.warnings {
+                *out.acc.warnings.entry(w.message.clone()).or_default() += 1;
+            }
+            out.facts.push((key, ing.record, is_patient));
+        }
+        Err(_) => out.acc.skip("not a FHIR resource"),
+    }
+}
+
+fn fold(into: &mut Folded, part: Partial, as_of: Date) {
+    into.acc.merge(&part.acc);
+    for (key, rec, is_patient) in part.facts {
+        let st = into.patients.entry(key).or_default();
+        st.lines += 1;
+        if is_patient {
+            st.set_demographics(&rec);
+        } else {
+            st.absorb(&rec, as_of, &mut into.ids);
+        }
+    }
+    into.medications.extend(part.medications);
+    into.pending.extend(part.pending);
+}
+
+/// Screens an export: writes per-patient rows to `out` (atomically) and returns the summary.
+///
+/// # Errors
+/// Unreadable inputs, an unwritable output, no input files, or malformed lines under `strict`.
+pub fn screen(
+    inputs: &[PathBuf],
+    out: &Path,
+    opts: &Options,
+    kb: &Kb,
+    progress: &Progress,
+) -> Result<Summary, ScreenError> {
+    let files = discover(inputs)?;
+    if files.is_empty() {
+        return Err(ScreenError::NoInput(
+            inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        ));
+    }
+    if let Some((i, n)) = opts.shard
+        && (n == 0 || i >= n)
+    {
+        return Err(ScreenError::Usage(format!(
+            "--shard {i}/{n}: the shard must be from 0 to {}",
+            n.saturating_sub(1)
+        )));
+    }
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    progress.total_bytes.store(total, Ordering::Relaxed);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| ScreenError::Usage(format!("cannot start {} threads: {e}", opts.threads)))?;
+    let ctx = Ctx { kb, opts, filter: LoincFilter::new(kb), files: &files };
+    let folded = Mutex::new(Folded::default());
+    let started = std::time::Instant::now();
+
+    // One reader thread per file at a time feeds chunks to the pool through a bounded channel,
+    // so memory holds only a few chunks however large the export.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(pool.current_num_threads() * 2);
+    let read_error: Mutex<Option<ScreenError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for (i, f) in files.iter().enumerate() {
+                let r = chunks(f, i, &mut |c| tx.send(c).is_ok());
+                if let Err(e) = r {
+                    if let Ok(mut slot) = read_error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                    break;
+                }
+            }
+            drop(tx);
+        });
+        pool.install(|| {
+            rx.into_iter().par_bridge().for_each(|chunk| {
+                let bytes = chunk.bytes.len() as u64;
+                let part = process(&ctx, &chunk);
+                let lines = part.acc.lines;
+                if let Ok(mut f) = folded.lock() {
+                    fold(&mut f, part, opts.as_of);
+                    progress.patients.store(f.patients.len() as u64, Ordering::Relaxed);
+                }
+                progress.add(bytes, lines);
+            });
+        });
+    });
+    if let Some(e) = read_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    let mut folded = folded.into_inner().unwrap_or_default();
+
+    // Requests that reference a Medication in another file.
+    let pending = std::mem::take(&mut folded.pending);
+    let mut late = Partial::default();
+    for (key, request, _place) in pending {
+        let reference = request
+            .get("medicationReference")
+            .and_then(|m| m.get("reference"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let id = reference.rsplit('/').next().unwrap_or("").trim_start_matches("urn:uuid:");
+        let entries: Vec<Value> = folded
+            .medications
+            .get(id)
+            .map(|m| {
+                let mut m = m.clone();
+                // Let the Bundle resolve the reference however it was written.
+                vec![serde_json::json!({ "fullUrl": reference, "resource": m.take() })]
+            })
+            .unwrap_or_default();
+        let mut entries = entries;
+        entries.push(serde_json::json!({ "resource": request }));
+        let bundle =
+            serde_json::json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
+        map_into(&ctx, key, &bundle, false, &mut late);
+    }
+    late.acc.lines = 0;
+    fold(&mut folded, late, opts.as_of);
+
+    // Lines attributed to a patient id that never had a Patient resource are orphaned.
+    let orphans: Vec<Box<str>> =
+        folded.patients.iter().filter(|(_, s)| !s.seen_patient).map(|(k, _)| k.clone()).collect();
+    for k in orphans {
+        if let Some(s) = folded.patients.remove(&k) {
+            let n = u64::from(s.lines);
+            folded.acc.orphaned += n;
+            folded.acc.used = folded.acc.used.saturating_sub(n);
+        }
+    }
+
+    if opts.strict && folded.acc.malformed > 0 {
+        let first = folded
+            .acc
+            .malformed_samples
+            .iter()
+            .next()
+            .map(|(k, v)| format!("{}: {k}", v.first().cloned().unwrap_or_default()))
+            .unwrap_or_default();
+        return Err(ScreenError::Malformed { count: folded.acc.malformed, first });
+    }
+
+    // Assess every patient with the same engine as `assess`, in a deterministic order.
+    let mut keys: Vec<&Box<str>> = folded.patients.keys().collect();
+    keys.sort();
+    let rls_set = Some(folded.ids.id("rls"));
+    let ids = &folded.ids;
+    let rows: Vec<Row> = pool.install(|| {
+        keys.par_iter()
+            .map(|k| {
+                let st = &folded.patients[*k];
+                let rec = st.to_record(ids, rls_set);
+                let a = restless_engine::assess(kb, &rec, opts.as_of);
+                Row::new(k, &a, kb, |analyte| st.tested(analyte, ids))
+            })
+            .collect()
+    });
+    let mut summary = Summary::new(opts, kb, &rows, folded.acc, files.len(), total);
+    summary.seconds = started.elapsed().as_secs_f64();
+    let shown: Vec<&Row> = rows.iter().filter(|r| !opts.only_rls || r.rls).collect();
+    summary.rows_written = shown.len() as u64;
+    write_atomically(out, |w| write_rows(w, &shown, opts.format))?;
+    Ok(summary)
+}
+
+/// Writes a file beside its final path and renames it into place when complete, so a killed
+/// run never leaves a partial file at `path`.
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ScreenError> {
+    let io = |source| ScreenError::Io { path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".restless-")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut w).map_err(io)?;
+        w.flush().map_err(io)?;
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
