@@ -491,8 +491,22 @@ impl Terminology {
     /// Recognises drugs in free text (`Paxil 20 mg tablet`, `Sertraline 50 MG Oral Tablet`,
     /// `tylenol_pm`), ignoring dose, form and case, and correcting one edit in names of six to
     /// eight letters and two in longer ones when exactly one name is that close.
+    ///
+    /// In RxNorm's branded form "Generic 25 MG Oral Tablet [Brand]", the generic part names the
+    /// ingredients exactly; the bracketed brand is read only when the generic part names none
+    /// (a brand family such as "Dimetapp" covers products of different ingredients).
     #[must_use]
     pub fn match_medication_text(&self, text: &str) -> MedMatch {
+        if let Some((generic, _)) = text.split_once('[') {
+            let m = self.match_words(generic);
+            if !m.is_empty() {
+                return m;
+            }
+        }
+        self.match_words(text)
+    }
+
+    fn match_words(&self, text: &str) -> MedMatch {
         let w = words(text);
         let mut out = MedMatch::default();
         let push = |out: &mut MedMatch, ids: &[String]| {

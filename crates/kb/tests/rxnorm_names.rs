@@ -28,10 +28,7 @@ use restless_kb::{Kb, MedMatch};
 /// reaches them by correcting one letter: the answer is right, but only by luck. Each pair is
 /// (word, dictionary name it is corrected to). Once the brand is added to the dictionary the
 /// correction disappears and its line here should go.
-const PENDING_BRANDS: &[(&str, &str)] = &[
-    ("roxicodone", "oxycodone"), // Roxicodone: oxycodone (opioids-dopaminergics.toml)
-    ("methadose", "methadone"),  // Methadose: methadone (opioids-dopaminergics.toml)
-];
+const PENDING_BRANDS: &[(&str, &str)] = &[];
 
 /// Smallest number of names that must reach each class (about 80% of the count when the test
 /// was written; see docs/medication-matching.md). Classes without a floor are only printed.
