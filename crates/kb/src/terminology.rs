@@ -45,6 +45,10 @@ pub struct Terminology {
     lexicon: HashMap<String, Vec<String>>,
     /// Single-word lexicon entries of six letters or more, for misspelling correction.
     fuzzy_words: Vec<String>,
+    /// Every string reachable from a fuzzy word by deleting up to the edits it allows, to the
+    /// words it comes from (symmetric-delete candidate lookup: a misspelling within k edits
+    /// shares a k-deletion variant with the word).
+    deletions: HashMap<String, Vec<u32>>,
     never_correct: Vec<String>,
     longest_phrase: usize,
     /// (LOINC, SNOMED value) -> (answer, yes or no).
@@ -224,6 +228,28 @@ fn edit_distance(a: &str, b: &str, max: usize) -> Option<usize> {
     (v <= max).then_some(v)
 }
 
+/// The word and every string made from it by deleting up to `k` characters.
+fn deletion_variants(word: &str, k: usize) -> Vec<String> {
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    seen.insert(word.to_owned());
+    let mut frontier = vec![word.to_owned()];
+    for _ in 0..k {
+        let mut next = Vec::new();
+        for w in &frontier {
+            let chars: Vec<char> = w.chars().collect();
+            for skip in 0..chars.len() {
+                let v: String =
+                    chars.iter().enumerate().filter(|&(i, _)| i != skip).map(|(_, c)| *c).collect();
+                if seen.insert(v.clone()) {
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    seen.into_iter().collect()
+}
+
 /// How many edits a misspelling of a word this long may carry.
 fn allowed_edits(len: usize) -> usize {
     match len {
@@ -298,7 +324,18 @@ impl Terminology {
             .cloned()
             .collect();
         fuzzy.sort();
+        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, w) in fuzzy.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            for d in deletion_variants(w, allowed_edits(w.chars().count())) {
+                let e = deletions.entry(d).or_default();
+                if !e.contains(&i) {
+                    e.push(i);
+                }
+            }
+        }
         t.fuzzy_words = fuzzy;
+        t.deletions = deletions;
         t
     }
 
@@ -547,9 +584,17 @@ impl Terminology {
         {
             return None;
         }
+        let mut candidates: Vec<u32> = Vec::new();
+        for d in deletion_variants(word, 2) {
+            if let Some(ids) = self.deletions.get(&d) {
+                candidates.extend(ids);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
         let mut best: Option<(&str, usize)> = None;
         let mut tie = false;
-        for cand in &self.fuzzy_words {
+        for cand in candidates.iter().filter_map(|&i| self.fuzzy_words.get(i as usize)) {
             let allowed = allowed_edits(cand.chars().count()).min(allowed_edits(len).max(1));
             if let Some(d) = edit_distance(word, cand, allowed) {
                 match best {
