@@ -118,7 +118,10 @@ fn screen_gives_the_same_findings_as_assess_for_every_patient() {
     }
     let s = summary(&out);
     assert!(balanced(&s["accounting"]), "{}", s["accounting"]);
-    assert_eq!(s["patients"], 13);
+    let deceased = rows.values().filter(|r| r["deceased"] == true).count() as u64;
+    assert!(deceased > 0, "the export holds patients who have died");
+    assert_eq!(s["patients"].as_u64().unwrap() + s["deceased"].as_u64().unwrap(), 13);
+    assert_eq!(s["deceased"].as_u64().unwrap(), deceased);
     // log.ndjson is the export's log, not resources: reported as malformed with samples.
     assert!(
         s["accounting"]["malformed_samples"]["no resourceType"][0]

@@ -459,7 +459,14 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
     }
 
     let diagnosis = diagnose(ctx, mimics, &mut questions);
-    let classification = classify(ctx, &findings);
+    let mut classification = classify(ctx, &findings);
+    if let Some((death, _)) = &ctx.rec.deceased {
+        let when = death.map(|d| format!(" on {d}")).unwrap_or_default();
+        classification.summary = format!(
+            "Recorded as deceased{when}; no medicine counts as current. {}",
+            classification.summary
+        );
+    }
     let mut questions: Vec<Question> = questions.into_values().collect();
     questions.sort_by(|a, b| b.for_causes.len().cmp(&a.for_causes.len()).then(a.id.cmp(&b.id)));
     Assessment {

@@ -13,8 +13,13 @@ pub(crate) struct Derived {
 }
 
 pub(crate) fn derive(record: &PatientRecord, as_of: Date) -> Derived {
+    // A person recorded as deceased ages no further than the date of death.
+    let until = match &record.deceased {
+        Some((Some(death), _)) if *death < as_of => *death,
+        _ => as_of,
+    };
     let age = match &record.birth_date {
-        Some((birth, src)) => age_on(*birth, as_of).map(|a| (a, src.clone())),
+        Some((birth, src)) => age_on(*birth, until).map(|a| (a, src.clone())),
         None => record.age.clone(),
     };
     let mut labs = Vec::new();

@@ -307,12 +307,16 @@ impl<'a> Ctx<'a> {
             .rec
             .medications
             .iter()
-            .filter(|m| m.current_on(self.as_of))
+            // Nobody takes a medicine after death.
+            .filter(|m| self.rec.deceased.is_none() && m.current_on(self.as_of))
             .filter(|m| t.classes_of(&m.ingredients, &m.classes).any(|cl| cl == id))
             .collect();
         let fact = FactKey::Drug(id.into());
         if matching.is_empty() {
-            let value = if self.rec.reviewed.medications || c.test == Test::Known {
+            let value = if self.rec.reviewed.medications
+                || self.rec.deceased.is_some()
+                || c.test == Test::Known
+            {
                 Tri::NotMet
             } else {
                 Tri::Unknown

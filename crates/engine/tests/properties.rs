@@ -259,6 +259,7 @@ fn record(as_of: Date, repeats: bool) -> impl Strategy<Value = PatientRecord> {
                 medications,
                 answers,
                 reviewed: Reviewed { conditions: rc, medications: rm },
+                deceased: None,
             }
         },
     )

@@ -188,6 +188,8 @@ pub struct PatientRecord {
     pub answers: Vec<AnswerFact>,
     /// Which lists are complete.
     pub reviewed: Reviewed,
+    /// Recorded as deceased, with the date of death when known.
+    pub deceased: Option<(Option<Date>, Provenance)>,
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub struct Row {
     pub possible: Vec<String>,
     /// Work-up tests that would settle open findings.
     pub missing_workup: Vec<String>,
+    /// Recorded as deceased (counted apart in the summary).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deceased: bool,
     /// Whether ferritin, TSAT and kidney function were ever measured (for the summary).
     #[serde(skip)]
     pub(crate) never_tested: Vec<&'static str>,
@@ -37,6 +40,7 @@ impl Row {
         patient: &str,
         a: &Assessment,
         kb: &Kb,
+        deceased: bool,
         tested: impl Fn(&str) -> bool,
     ) -> Row {
         let ids = |s: Status| {
@@ -73,6 +77,7 @@ impl Row {
             present: ids(Status::Present),
             possible: ids(Status::Possible),
             missing_workup: a.workup.iter().map(|w| w.test.clone()).collect(),
+            deceased,
             never_tested: never,
             drug_classes,
         }
@@ -212,8 +217,11 @@ pub struct Summary {
     pub bytes: u64,
     /// Wall time in seconds (summed over shards when merged).
     pub seconds: f64,
-    /// Patients assessed.
+    /// Patients assessed (living; see `deceased`).
     pub patients: u64,
+    /// Patients recorded as deceased: written to the output, left out of every other count.
+    #[serde(default)]
+    pub deceased: u64,
     /// Patients with RLS recorded.
     pub patients_with_rls: u64,
     /// Patients with any secondary cause present.
@@ -268,6 +276,10 @@ impl Summary {
             );
         }
         for r in rows {
+            if r.deceased {
+                s.deceased += 1;
+                continue;
+            }
             s.patients += 1;
             *s.classification.entry(r.classification.clone()).or_default() += 1;
             let secondary = r
@@ -309,6 +321,7 @@ impl Summary {
         let mut out =
             Summary { shards: Vec::new(), accounting: Accounting::default(), ..first.clone() };
         out.patients = 0;
+        out.deceased = 0;
         out.patients_with_rls = 0;
         out.with_secondary_cause = 0;
         out.rls_with_secondary_cause = 0;
@@ -342,6 +355,7 @@ impl Summary {
                 out.shards.push(sh.clone());
             }
             out.patients += p.patients;
+            out.deceased += p.deceased;
             out.patients_with_rls += p.patients_with_rls;
             out.with_secondary_cause += p.with_secondary_cause;
             out.rls_with_secondary_cause += p.rls_with_secondary_cause;

@@ -322,7 +322,7 @@ pub fn screen(
                 let st = &folded.patients[*k];
                 let rec = st.to_record(ids, rls_set);
                 let a = restless_engine::assess(kb, &rec, opts.as_of);
-                Row::new(k, &a, kb, |analyte| st.tested(analyte, ids))
+                Row::new(k, &a, kb, st.deceased(), |analyte| st.tested(analyte, ids))
             })
             .collect()
     });

@@ -62,6 +62,7 @@ pub(crate) struct PatientState {
     pub seen_patient: bool,
     birth: Option<Date>,
     sex: Option<Sex>,
+    deceased: Option<Option<Date>>,
     onset_age: Option<f64>,
     labs: Vec<Lab>,
     conds: Vec<Cond>,
@@ -88,6 +89,14 @@ impl PatientState {
         if let Some((s, _)) = &rec.sex {
             self.sex = Some(*s);
         }
+        if let Some((d, _)) = &rec.deceased {
+            self.deceased = Some(*d);
+        }
+    }
+
+    /// Whether the patient is recorded as deceased.
+    pub(crate) fn deceased(&self) -> bool {
+        self.deceased.is_some()
     }
 
     /// Folds the facts of one mapped resource in.
@@ -164,6 +173,7 @@ impl PatientState {
         let mut rec = PatientRecord {
             birth_date: self.birth.map(|b| (b, p())),
             sex: self.sex.map(|s| (s, p())),
+            deceased: self.deceased.map(|d| (d, p())),
             ..PatientRecord::default()
         };
         rec.reviewed.conditions = self.conditions_list;

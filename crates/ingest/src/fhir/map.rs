@@ -18,6 +18,8 @@ struct Mapper<'k, 'a> {
     tally: &'a mut Tally,
     warnings: &'a mut Vec<Warning>,
     patient: Option<usize>,
+    /// With no Patient resource and several subjects: the one assessed.
+    subject: Option<String>,
     rls_onset: Vec<(Option<f64>, Option<Date>, Provenance)>,
     /// Coded answers with their dates: only the latest per answer is kept.
     coded: Vec<(Answer, bool, Date, Provenance)>,
@@ -77,6 +79,35 @@ pub(crate) fn map_all(
             ),
         );
     }
+    // With no Patient resource the input is taken to be about one person; if its resources
+    // point at several patients, only the first (in sort order) is assessed.
+    let mut subjects: Vec<String> = Vec::new();
+    if patients.is_empty() {
+        for f in &index.resources {
+            if let Some(r) = f
+                .resource
+                .get("subject")
+                .or_else(|| f.resource.get("patient"))
+                .and_then(|x| s(x, "reference"))
+            {
+                let id = subject_id(r);
+                if !subjects.contains(&id) {
+                    subjects.push(id);
+                }
+            }
+        }
+        subjects.sort();
+        if subjects.len() > 1 {
+            warn(
+                warnings,
+                "input",
+                format!(
+                    "the input holds no Patient resource and refers to {} patients; only the resources of the first are assessed",
+                    subjects.len()
+                ),
+            );
+        }
+    }
     let mut m = Mapper {
         kb,
         index,
@@ -85,6 +116,7 @@ pub(crate) fn map_all(
         tally,
         warnings,
         patient: patients.first().copied(),
+        subject: if subjects.len() > 1 { subjects.into_iter().next() } else { None },
         rls_onset: Vec::new(),
         coded: Vec::new(),
     };
@@ -175,7 +207,14 @@ impl Mapper<'_, '_> {
 
     fn belongs_to_patient(&mut self, i: usize) -> bool {
         if self.patient.is_none() {
-            return true; // no Patient in the input: it is about one person
+            // No Patient in the input: it is about one person, the first subject when several.
+            let Some(chosen) = &self.subject else { return true };
+            let r = self.index.resources[i].resource;
+            return r
+                .get("subject")
+                .or_else(|| r.get("patient"))
+                .and_then(|x| s(x, "reference"))
+                .is_none_or(|reference| subject_id(reference) == *chosen);
         }
         let r = self.index.resources[i].resource;
         let Some(reference) =
@@ -221,6 +260,20 @@ impl Mapper<'_, '_> {
         };
         if let Some(sex) = sex {
             self.rec.sex = Some((sex, Provenance::new(&name).with_field("gender")));
+        }
+        let died = date(r.get("deceasedDateTime"));
+        let deceased = match (r.get("deceasedBoolean").and_then(Value::as_bool), died) {
+            (_, Some(d)) if d <= self.as_of => Some(Some(d)),
+            (Some(true), _) => Some(None),
+            _ => None,
+        };
+        if let Some(when) = deceased {
+            self.rec.deceased = Some((when, Provenance::new(&name).with_field("deceased")));
+            warn(
+                self.warnings,
+                &name,
+                "the patient is recorded as deceased; age stops at death and no medicine counts as current",
+            );
         }
     }
 
@@ -853,4 +906,18 @@ fn coding_display(c: &Coding<'_>) -> String {
 
 fn fmt(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
+}
+
+/// The id a subject reference names: `Patient/x`, `urn:uuid:x` and `.../Patient/x/_history/2`
+/// all give `x`.
+fn subject_id(reference: &str) -> String {
+    let r = reference.trim();
+    if let Some(u) = r.strip_prefix("urn:uuid:") {
+        return u.to_owned();
+    }
+    let parts: Vec<&str> = r.split('/').collect();
+    match parts.iter().rposition(|p| *p == "Patient") {
+        Some(at) => parts.get(at + 1).copied().unwrap_or("").to_owned(),
+        None => r.to_owned(),
+    }
 }
