@@ -43,8 +43,21 @@ pub enum Format {
 /// Malformed JSON (with line and column), a document of neither format, or values that are
 /// impossible or of the wrong type (each with its JSON path).
 pub fn read(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> {
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    match fhir::fast::resource_type(text) {
+        // FHIR: read without building a tree of what is not used.
+        Ok(Some(_)) => fhir::read_text(text, kb, as_of),
+        Ok(None) => {
+            let value: serde_json::Value =
+                serde_json::from_str(text).map_err(IngestError::from_json)?;
+            match detect(&value) {
+                Some(Format::Questionnaire) => questionnaire::read(&value, kb, as_of),
+                Some(Format::Fhir) => fhir::read(&value, kb, as_of),
+                None => Err(IngestError::Invalid(vec![Problem::new(
+                    "",
+                    "a JSON object: a restless questionnaire or a FHIR resource",
+                )])),
+            }
+        }
         Err(e) => {
             // Several JSON documents, one a line: FHIR NDJSON.
             let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -55,16 +68,16 @@ pub fn read(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> {
             if looks_ndjson {
                 return fhir::read_ndjson(text, kb, as_of);
             }
-            return Err(IngestError::from_json(e));
+            // A document that is not an object (a list, a number) is not a type error of the
+            // probe but of the document: report it as such.
+            if e.is_data() {
+                return Err(IngestError::Invalid(vec![Problem::new(
+                    "",
+                    "a JSON object: a restless questionnaire or a FHIR resource",
+                )]));
+            }
+            Err(IngestError::from_json(e))
         }
-    };
-    match detect(&value) {
-        Some(Format::Questionnaire) => questionnaire::read(&value, kb, as_of),
-        Some(Format::Fhir) => fhir::read(&value, kb, as_of),
-        None => Err(IngestError::Invalid(vec![Problem::new(
-            "",
-            "a JSON object: a restless questionnaire or a FHIR resource",
-        )])),
     }
 }
 

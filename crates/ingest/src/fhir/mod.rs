@@ -7,9 +7,12 @@
 //! records never count; a resource about a patient other than the one in the input is
 //! skipped). Every resource read is tallied as used, irrelevant or skipped with a reason.
 
+pub(crate) mod fast;
 mod index;
 mod map;
 mod value;
+
+pub use fast::{LoincFilter, read_text};
 
 use std::collections::BTreeMap;
 
@@ -87,7 +90,7 @@ pub fn read_ndjson(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestE
     read_many(&docs, kb, as_of)
 }
 
-fn read_many(docs: &[Value], kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> {
+pub(crate) fn read_many(docs: &[Value], kb: &Kb, as_of: Date) -> Result<Ingested, IngestError> {
     let mut warnings = Vec::new();
     let mut index = Index::default();
     for (i, doc) in docs.iter().enumerate() {
