@@ -14,9 +14,10 @@ use serde_json::Value;
 
 use crate::input::{Chunk, chunks, discover};
 use crate::output::{Accounting, Row, Summary, write_rows};
-use crate::sniff::{Kind, LoincFilter, kind};
+use crate::sniff::{Kind, kind};
 use crate::state::{Ids, PatientState};
 use crate::{Options, Progress, ScreenError, shard_of};
+use restless_ingest::fhir::LoincFilter;
 
 /// How many samples of each kind of malformed line the summary keeps.
 const SAMPLES: usize = 5;

@@ -1,9 +1,6 @@
 //! Reading what a line is without parsing it: its resource type, and for Observations whether
 //! any LOINC code restless uses appears in it.
 
-use aho_corasick::AhoCorasick;
-use restless_kb::Kb;
-
 /// The kinds of line the screen distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -48,33 +45,6 @@ pub(crate) fn kind(line: &[u8]) -> Kind {
         ) => Kind::Clinical,
         Some(b"Medication") => Kind::Medication,
         Some(_) => Kind::Irrelevant,
-    }
-}
-
-/// Finds the LOINC codes restless uses (as quoted strings) anywhere in a line.
-pub(crate) struct LoincFilter {
-    /// `None` only if the automaton could not be built; then every Observation is parsed.
-    ac: Option<AhoCorasick>,
-}
-
-impl LoincFilter {
-    pub(crate) fn new(kb: &Kb) -> LoincFilter {
-        let mut codes: Vec<String> = Vec::new();
-        for a in kb.terminology().analytes() {
-            for c in &a.loinc {
-                codes.push(format!("\"{c}\""));
-            }
-        }
-        for c in kb.terminology().coded_loincs() {
-            codes.push(format!("\"{c}\""));
-        }
-        codes.sort();
-        codes.dedup();
-        LoincFilter { ac: AhoCorasick::new(&codes).ok() }
-    }
-
-    pub(crate) fn relevant(&self, line: &[u8]) -> bool {
-        self.ac.as_ref().is_none_or(|ac| ac.is_match(line))
     }
 }
 
