@@ -74,6 +74,27 @@ enum Command {
         #[arg(long)]
         kb: Option<PathBuf>,
     },
+    /// Write a synthetic FHIR Bulk export with planted causes and their ground truth.
+    Synth {
+        /// Number of patients.
+        #[arg(long)]
+        patients: usize,
+        /// Random seed: the same seed gives the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The date the planted facts are relative to.
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// Compress the files (.ndjson.gz).
+        #[arg(long)]
+        gzip: bool,
+        /// Inject a malformed line every N lines (for tests).
+        #[arg(long)]
+        malformed_every: Option<u64>,
+        /// Output folder (created).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Combine shard summaries (`screen --shard`) into one summary.
     Merge {
         /// Summary JSON files written by `screen`.
@@ -238,6 +259,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = screen::run(&inputs, &out, &opts, &kb)?;
             screen::write_summary(&out, &summary)?;
             screen::report(&summary);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Synth { patients, seed, as_of, gzip, malformed_every, out } => {
+            let kb = load_kb(None)?;
+            let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let mut opts = restless_synth::Options::new(patients, seed, as_of);
+            opts.gzip = gzip;
+            opts.malformed_every = malformed_every;
+            std::fs::create_dir_all(&out)
+                .map_err(|e| usage(format!("cannot create {}: {e}", out.display())))?;
+            let s = restless_synth::generate(&out, &opts, &kb)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "{} patients, {} lines, {:.1} MB written to {}",
+                s.patients,
+                s.lines,
+                s.bytes as f64 / 1e6,
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Merge { summaries, out } => {

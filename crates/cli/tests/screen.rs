@@ -286,3 +286,59 @@ fn csv_output_and_only_rls() {
         "self-contained HTML"
     );
 }
+
+#[test]
+fn screen_reproduces_the_planted_ground_truth_of_a_generated_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    let o = bin()
+        .args([
+            "synth",
+            "--patients",
+            "150",
+            "--seed",
+            "7",
+            "--as-of",
+            "2026-11-27",
+            "--gzip",
+            "--out",
+            export.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("rows.ndjson");
+    let o = screen(&[&export], &out, &["--threads", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = rows(&out);
+    let truth = std::fs::read_to_string(export.join("ground-truth.jsonl")).unwrap();
+    let mut checked = 0;
+    for line in truth.lines() {
+        let t: Value = serde_json::from_str(line).unwrap();
+        let id = t["patient"].as_str().unwrap();
+        let row =
+            rows.get(id).unwrap_or_else(|| panic!("patient {id} missing from the screen output"));
+        assert_eq!(row["rls"], t["rls"], "{id}: rls");
+        let has =
+            |list: &str, cause: &str| row[list].as_array().unwrap().iter().any(|c| c == cause);
+        for (cause, status) in t["planted"].as_object().unwrap() {
+            let got = if has("present", cause) {
+                "present"
+            } else if has("possible", cause) {
+                "possible"
+            } else {
+                "absent-or-unknown"
+            };
+            let want = match status.as_str().unwrap() {
+                s @ ("present" | "possible") => s,
+                _ => "absent-or-unknown",
+            };
+            assert_eq!(got, want, "{id}: {cause} planted {status}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 150 * 10, "only {checked} planted statuses checked");
+    let s = summary(&out);
+    assert!(balanced(&s["accounting"]), "{}", s["accounting"]);
+    assert_eq!(s["accounting"]["malformed"], 0, "ground-truth.jsonl is not part of the export");
+}

@@ -51,6 +51,9 @@ pub struct Terminology {
     deletions: HashMap<String, Vec<u32>>,
     never_correct: Vec<String>,
     longest_phrase: usize,
+    /// Medication texts already matched: exports repeat the same few thousand drug names
+    /// millions of times. Bounded; shared by clones and threads.
+    med_cache: std::sync::Arc<std::sync::RwLock<HashMap<Box<str>, MedMatch>>>,
     /// (LOINC, SNOMED value) -> (answer, yes or no).
     coded: HashMap<(String, String), (restless_facts::Answer, bool)>,
     coded_loinc: HashMap<String, restless_facts::Answer>,
@@ -534,6 +537,20 @@ impl Terminology {
     /// (a brand family such as "Dimetapp" covers products of different ingredients).
     #[must_use]
     pub fn match_medication_text(&self, text: &str) -> MedMatch {
+        const CACHE_LIMIT: usize = 100_000;
+        if let Some(m) = self.med_cache.read().ok().and_then(|c| c.get(text).cloned()) {
+            return m;
+        }
+        let m = self.match_uncached(text);
+        if let Ok(mut c) = self.med_cache.write()
+            && c.len() < CACHE_LIMIT
+        {
+            c.insert(text.into(), m.clone());
+        }
+        m
+    }
+
+    fn match_uncached(&self, text: &str) -> MedMatch {
         if let Some((generic, _)) = text.split_once('[') {
             let m = self.match_words(generic);
             if !m.is_empty() {

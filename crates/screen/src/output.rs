@@ -217,6 +217,9 @@ pub struct Summary {
     pub bytes: u64,
     /// Wall time in seconds (summed over shards when merged).
     pub seconds: f64,
+    /// Seconds spent in each phase (not merged).
+    #[serde(default)]
+    pub timings: BTreeMap<String, f64>,
     /// Patients assessed (living; see `deceased`).
     pub patients: u64,
     /// Patients recorded as deceased: written to the output, left out of every other count.

@@ -80,7 +80,11 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
     let file = &ctx.files[chunk.file];
     // A final newline ends the last line; it does not start another.
     let body = chunk.bytes.strip_suffix(b"\n").unwrap_or(&chunk.bytes);
-    for (this, line) in (chunk.first_line..).zip(body.split(|&b| b == b'\n')) {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    for (this, end) in (chunk.first_line..).zip(ends) {
+        let line = &body[start..end];
+        start = end + 1;
         out.acc.lines += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -231,10 +235,14 @@ pub fn screen(
     // so memory holds only a few chunks however large the export.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(pool.current_num_threads() * 2);
     let read_error: Mutex<Option<ScreenError>> = Mutex::new(None);
+    let (spare_tx, spare_rx) =
+        std::sync::mpsc::sync_channel::<Vec<u8>>(pool.current_num_threads() * 2 + 2);
+    let spare_rx = Mutex::new(spare_rx);
     std::thread::scope(|scope| {
         scope.spawn(|| {
             for (i, f) in files.iter().enumerate() {
-                let r = chunks(f, i, &mut |c| tx.send(c).is_ok());
+                let spare = || spare_rx.lock().ok().and_then(|r| r.try_recv().ok());
+                let r = chunks(f, i, &spare, &mut |c| tx.send(c).is_ok());
                 if let Err(e) = r {
                     if let Ok(mut slot) = read_error.lock() {
                         slot.get_or_insert(e);
@@ -254,6 +262,8 @@ pub fn screen(
                     progress.patients.store(f.patients.len() as u64, Ordering::Relaxed);
                 }
                 progress.add(bytes, lines);
+                // Hand the buffer back for the next chunk; if the reader has enough, drop it.
+                let _ = spare_tx.try_send(chunk.bytes);
             });
         });
     });
@@ -261,6 +271,9 @@ pub fn screen(
         return Err(e);
     }
     let mut folded = folded.into_inner().unwrap_or_default();
+    let mut timings = std::collections::BTreeMap::new();
+    timings.insert("1 read and map lines".to_owned(), started.elapsed().as_secs_f64());
+    let phase = std::time::Instant::now();
 
     // Requests that reference a Medication in another file.
     let pending = std::mem::take(&mut folded.pending);
@@ -312,6 +325,8 @@ pub fn screen(
         return Err(ScreenError::Malformed { count: folded.acc.malformed, first });
     }
 
+    timings.insert("2 resolve references, orphans".to_owned(), phase.elapsed().as_secs_f64());
+    let phase = std::time::Instant::now();
     // Assess every patient with the same engine as `assess`, in a deterministic order.
     let mut keys: Vec<&Box<str>> = folded.patients.keys().collect();
     keys.sort();
@@ -327,11 +342,15 @@ pub fn screen(
             })
             .collect()
     });
+    timings.insert("3 assess patients".to_owned(), phase.elapsed().as_secs_f64());
+    let phase = std::time::Instant::now();
     let mut summary = Summary::new(opts, kb, &rows, folded.acc, files.len(), total);
     summary.seconds = started.elapsed().as_secs_f64();
     let shown: Vec<&Row> = rows.iter().filter(|r| !opts.only_rls || r.rls).collect();
     summary.rows_written = shown.len() as u64;
     write_atomically(out, |w| write_rows(w, &shown, opts.format))?;
+    timings.insert("4 summarise and write".to_owned(), phase.elapsed().as_secs_f64());
+    summary.timings = timings;
     Ok(summary)
 }
 

@@ -14,7 +14,9 @@ pub(crate) enum Kind {
 
 /// The value of the first `"resourceType"` key of a JSON line, without parsing the line.
 pub(crate) fn resource_type(line: &[u8]) -> Option<&[u8]> {
-    let at = memchr::memmem::find(line, b"\"resourceType\"")?;
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"resourceType\""));
+    let at = FINDER.find(line)?;
     let rest = &line[at + 14..];
     let colon = rest.iter().position(|&b| b == b':')?;
     if !rest[..colon].iter().all(u8::is_ascii_whitespace) {

@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 
-use aho_corasick::AhoCorasick;
 use restless_facts::Date;
 use restless_kb::Kb;
 use serde::Deserialize;
@@ -18,9 +17,13 @@ use serde_json::value::RawValue;
 use crate::{IngestError, Ingested};
 
 /// Finds, in raw JSON text, any LOINC code restless uses (as a quoted string).
+///
+/// A LOINC code is digits, a hyphen and one check digit. The filter looks at each hyphen of the
+/// text (found with a vectorised search) that is followed by one digit and a closing quote, and
+/// checks the quoted string around it against the codes in use: far fewer places than every
+/// quote of a JSON line.
 pub struct LoincFilter {
-    /// `None` only if the automaton could not be built; then nothing is filtered out.
-    ac: Option<AhoCorasick>,
+    codes: std::collections::HashSet<Vec<u8>>,
 }
 
 impl LoincFilter {
@@ -28,18 +31,37 @@ impl LoincFilter {
     #[must_use]
     pub fn new(kb: &Kb) -> LoincFilter {
         let t = kb.terminology();
-        let mut codes: Vec<String> =
-            t.analytes().iter().flat_map(|a| a.loinc.iter().map(|c| format!("\"{c}\""))).collect();
-        codes.extend(t.coded_loincs().map(|c| format!("\"{c}\"")));
-        codes.sort();
-        codes.dedup();
-        LoincFilter { ac: AhoCorasick::new(&codes).ok() }
+        let mut codes: std::collections::HashSet<Vec<u8>> = t
+            .analytes()
+            .iter()
+            .flat_map(|a| a.loinc.iter().map(|c| c.as_bytes().to_vec()))
+            .collect();
+        codes.extend(t.coded_loincs().map(|c| c.as_bytes().to_vec()));
+        LoincFilter { codes }
     }
 
     /// Whether the text may hold a relevant Observation (false means it certainly does not).
     #[must_use]
     pub fn relevant(&self, text: &[u8]) -> bool {
-        self.ac.as_ref().is_none_or(|ac| ac.is_match(text))
+        for dash in memchr::memchr_iter(b'-', text) {
+            // `"<digits>-<digit>"`
+            if text.get(dash + 2) != Some(&b'"')
+                || !text.get(dash + 1).is_some_and(u8::is_ascii_digit)
+            {
+                continue;
+            }
+            let mut start = dash;
+            while start > 0 && text[start - 1].is_ascii_digit() {
+                start -= 1;
+            }
+            if start == dash || start == 0 || text[start - 1] != b'"' {
+                continue;
+            }
+            if self.codes.contains(&text[start..dash + 2]) {
+                return true;
+            }
+        }
+        false
     }
 }
 
