@@ -84,38 +84,56 @@ impl Row {
     }
 }
 
-pub(crate) fn write_rows(w: &mut dyn Write, rows: &[&Row], format: Format) -> io::Result<()> {
-    match format {
-        Format::Ndjson => {
-            for r in rows {
-                serde_json::to_writer(&mut *w, r)?;
-                w.write_all(b"\n")?;
-            }
-        }
-        Format::Csv => {
-            let mut c = csv::Writer::from_writer(w);
-            c.write_record([
-                "patient",
-                "classification",
-                "rls",
-                "present",
-                "possible",
-                "missing_workup",
-            ])?;
-            for r in rows {
+/// Writes rows as they come, in NDJSON or CSV (with its header first).
+pub(crate) enum RowWriter<'w> {
+    Ndjson(&'w mut dyn Write),
+    Csv(csv::Writer<&'w mut dyn Write>),
+}
+
+impl<'w> RowWriter<'w> {
+    pub(crate) fn new(w: &'w mut dyn Write, format: Format) -> io::Result<RowWriter<'w>> {
+        Ok(match format {
+            Format::Ndjson => RowWriter::Ndjson(w),
+            Format::Csv => {
+                let mut c = csv::Writer::from_writer(w);
                 c.write_record([
+                    "patient",
+                    "classification",
+                    "rls",
+                    "present",
+                    "possible",
+                    "missing_workup",
+                ])?;
+                RowWriter::Csv(c)
+            }
+        })
+    }
+
+    pub(crate) fn write(&mut self, r: &Row) -> io::Result<()> {
+        match self {
+            RowWriter::Ndjson(w) => {
+                serde_json::to_writer(&mut **w, r)?;
+                w.write_all(b"\n")
+            }
+            RowWriter::Csv(c) => c
+                .write_record([
                     r.patient.as_str(),
                     &r.classification,
                     if r.rls { "yes" } else { "no" },
                     &r.present.join(";"),
                     &r.possible.join(";"),
                     &r.missing_workup.join(";"),
-                ])?;
-            }
-            c.flush()?;
+                ])
+                .map_err(io::Error::other),
         }
     }
-    Ok(())
+
+    pub(crate) fn finish(self) -> io::Result<()> {
+        match self {
+            RowWriter::Ndjson(w) => w.flush(),
+            RowWriter::Csv(mut c) => c.flush(),
+        }
+    }
 }
 
 /// How every line read was accounted for.
@@ -251,7 +269,6 @@ impl Summary {
     pub(crate) fn new(
         opts: &Options,
         kb: &Kb,
-        rows: &[Row],
         acc: Accounting,
         files: usize,
         bytes: u64,
@@ -278,41 +295,43 @@ impl Summary {
                 },
             );
         }
-        for r in rows {
-            if r.deceased {
-                s.deceased += 1;
-                continue;
+        s
+    }
+
+    /// Counts one patient's row in.
+    pub(crate) fn add(&mut self, r: &Row, kb: &Kb) {
+        if r.deceased {
+            self.deceased += 1;
+            return;
+        }
+        self.patients += 1;
+        *self.classification.entry(r.classification.clone()).or_default() += 1;
+        let secondary = r
+            .present
+            .iter()
+            .any(|id| kb.cause(id).is_some_and(|c| c.kind == CauseKind::SecondaryCause));
+        self.with_secondary_cause += u64::from(secondary);
+        if r.rls {
+            self.patients_with_rls += 1;
+            self.rls_with_secondary_cause += u64::from(secondary);
+            for t in &r.never_tested {
+                *self.rls_never_tested.entry((*t).to_owned()).or_default() += 1;
             }
-            s.patients += 1;
-            *s.classification.entry(r.classification.clone()).or_default() += 1;
-            let secondary = r
-                .present
-                .iter()
-                .any(|id| kb.cause(id).is_some_and(|c| c.kind == CauseKind::SecondaryCause));
-            s.with_secondary_cause += u64::from(secondary);
-            if r.rls {
-                s.patients_with_rls += 1;
-                s.rls_with_secondary_cause += u64::from(secondary);
-                for t in &r.never_tested {
-                    *s.rls_never_tested.entry((*t).to_owned()).or_default() += 1;
-                }
-                for d in &r.drug_classes {
-                    *s.rls_aggravating_drugs.entry(d.clone()).or_default() += 1;
-                }
-            }
-            for id in &r.present {
-                if let Some(c) = s.causes.get_mut(id) {
-                    c.present += 1;
-                    c.present_in_rls += u64::from(r.rls);
-                }
-            }
-            for id in &r.possible {
-                if let Some(c) = s.causes.get_mut(id) {
-                    c.possible += 1;
-                }
+            for d in &r.drug_classes {
+                *self.rls_aggravating_drugs.entry(d.clone()).or_default() += 1;
             }
         }
-        s
+        for id in &r.present {
+            if let Some(c) = self.causes.get_mut(id) {
+                c.present += 1;
+                c.present_in_rls += u64::from(r.rls);
+            }
+        }
+        for id in &r.possible {
+            if let Some(c) = self.causes.get_mut(id) {
+                c.possible += 1;
+            }
+        }
     }
 
     /// Combines shard summaries of the same export into one.

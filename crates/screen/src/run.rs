@@ -13,7 +13,7 @@ use restless_kb::Kb;
 use serde_json::Value;
 
 use crate::input::{Chunk, chunks, discover};
-use crate::output::{Accounting, Row, Summary, write_rows};
+use crate::output::{Accounting, Row, RowWriter, Summary};
 use crate::sniff::{Kind, kind};
 use crate::state::{Ids, PatientState};
 use crate::{Options, Progress, ScreenError, shard_of};
@@ -103,7 +103,7 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
             }
             _ => {}
         }
-        let value: Value = match serde_json::from_slice(line) {
+        let value: Value = match fhir::slim_resource(line) {
             Ok(v) => v,
             Err(e) => {
                 let what = if e.is_eof() { "truncated JSON" } else { "malformed JSON" };
@@ -332,24 +332,38 @@ pub fn screen(
     keys.sort();
     let rls_set = Some(folded.ids.id("rls"));
     let ids = &folded.ids;
-    let rows: Vec<Row> = pool.install(|| {
-        keys.par_iter()
-            .map(|k| {
-                let st = &folded.patients[*k];
-                let rec = st.to_record(ids, rls_set);
-                let a = restless_engine::assess(kb, &rec, opts.as_of);
-                Row::new(k, &a, kb, st.deceased(), |analyte| st.tested(analyte, ids))
-            })
-            .collect()
-    });
-    timings.insert("3 assess patients".to_owned(), phase.elapsed().as_secs_f64());
-    let phase = std::time::Instant::now();
-    let mut summary = Summary::new(opts, kb, &rows, folded.acc, files.len(), total);
+    let acc = std::mem::take(&mut folded.acc);
+    let mut summary = Summary::new(opts, kb, acc, files.len(), total);
+    let mut written = 0u64;
+    // Assess and write in batches, so memory holds one batch of rows, not all of them.
+    const BATCH: usize = 4096;
+    write_atomically(out, |w| {
+        let mut rw = RowWriter::new(w, opts.format)?;
+        for batch in keys.chunks(BATCH) {
+            let rows: Vec<Row> = pool.install(|| {
+                batch
+                    .par_iter()
+                    .map(|k| {
+                        let st = &folded.patients[*k];
+                        let rec = st.to_record(ids, rls_set);
+                        let a = restless_engine::assess(kb, &rec, opts.as_of);
+                        Row::new(k, &a, kb, st.deceased(), |analyte| st.tested(analyte, ids))
+                    })
+                    .collect()
+            });
+            for r in &rows {
+                summary.add(r, kb);
+                if !opts.only_rls || r.rls {
+                    rw.write(r)?;
+                    written += 1;
+                }
+            }
+        }
+        rw.finish()
+    })?;
+    summary.rows_written = written;
+    timings.insert("3 assess patients and write".to_owned(), phase.elapsed().as_secs_f64());
     summary.seconds = started.elapsed().as_secs_f64();
-    let shown: Vec<&Row> = rows.iter().filter(|r| !opts.only_rls || r.rls).collect();
-    summary.rows_written = shown.len() as u64;
-    write_atomically(out, |w| write_rows(w, &shown, opts.format))?;
-    timings.insert("4 summarise and write".to_owned(), phase.elapsed().as_secs_f64());
     summary.timings = timings;
     Ok(summary)
 }

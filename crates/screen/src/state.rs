@@ -38,11 +38,49 @@ impl Ids {
     }
 }
 
+/// A lab result in 16 bytes: the value, the day (days from the common era, `i32::MIN` for
+/// none), the analyte and the comparator.
 #[derive(Clone, Copy)]
 struct Lab {
+    value: f64,
+    day: i32,
     analyte: u16,
-    date: Option<Date>,
-    value: Bound,
+    cmp: u8,
+}
+
+const NO_DAY: i32 = i32::MIN;
+
+fn pack_day(d: Option<Date>) -> i32 {
+    use chrono::Datelike;
+    d.map_or(NO_DAY, |d| d.num_days_from_ce())
+}
+
+fn unpack_day(day: i32) -> Option<Date> {
+    if day == NO_DAY { None } else { Date::from_num_days_from_ce_opt(day) }
+}
+
+fn pack_cmp(c: Option<restless_facts::Cmp>) -> u8 {
+    use restless_facts::Cmp;
+    match c {
+        None => 0,
+        Some(Cmp::Lt) => 1,
+        Some(Cmp::Le) => 2,
+        Some(Cmp::Gt) => 3,
+        Some(Cmp::Ge) => 4,
+        Some(Cmp::Eq) => 5,
+    }
+}
+
+fn unpack_cmp(c: u8) -> Option<restless_facts::Cmp> {
+    use restless_facts::Cmp;
+    match c {
+        1 => Some(Cmp::Lt),
+        2 => Some(Cmp::Le),
+        3 => Some(Cmp::Gt),
+        4 => Some(Cmp::Ge),
+        5 => Some(Cmp::Eq),
+        _ => None,
+    }
 }
 
 struct Cond {
@@ -111,7 +149,12 @@ impl PatientState {
             if !self.tested.contains(&analyte) {
                 self.tested.push(analyte);
             }
-            let new = Lab { analyte, date: l.date, value: l.value };
+            let new = Lab {
+                value: l.value.value,
+                day: pack_day(l.date),
+                analyte,
+                cmp: pack_cmp(l.value.comparator),
+            };
             if keep_all_days(&l.analyte) {
                 self.labs.push(new);
                 continue;
@@ -119,9 +162,8 @@ impl PatientState {
             match self.labs.iter_mut().find(|x| x.analyte == analyte) {
                 Some(old) => {
                     // Newer wins; on the same day the order must not depend on input order.
-                    let newer = new.date > old.date
-                        || (new.date == old.date
-                            && new.value.value.total_cmp(&old.value.value).is_lt());
+                    let newer = new.day > old.day
+                        || (new.day == old.day && new.value.total_cmp(&old.value).is_lt());
                     if newer {
                         *old = new;
                     }
@@ -183,9 +225,9 @@ impl PatientState {
             .iter()
             .map(|l| LabResult {
                 analyte: ids.name(l.analyte),
-                value: l.value,
+                value: Bound { value: l.value, comparator: unpack_cmp(l.cmp) },
                 as_read: String::new(),
-                date: l.date,
+                date: unpack_day(l.day),
                 source: p(),
                 derived: false,
             })

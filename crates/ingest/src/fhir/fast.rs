@@ -183,3 +183,81 @@ pub fn read_text(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestErr
     }
     Ok(ing)
 }
+
+/// Whether the mapper reads a top-level field of a resource.
+fn kept_field(key: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "resourceType",
+        "id",
+        "status",
+        "intent",
+        "code",
+        "subject",
+        "patient",
+        "clinicalStatus",
+        "verificationStatus",
+        "issued",
+        "component",
+        "dataAbsentReason",
+        "authoredOn",
+        "dispenseRequest",
+        "whenHandedOver",
+        "whenPrepared",
+        "daysSupply",
+        "relationship",
+        "condition",
+        "contained",
+        "birthDate",
+        "gender",
+        "category",
+        "ingredient",
+    ];
+    const PREFIXES: &[&str] =
+        &["onset", "abatement", "effective", "value", "medication", "deceased"];
+    EXACT.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+struct Slim;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Slim {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Slim {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a FHIR resource (a JSON object)")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if kept_field(&key) {
+                let v: Value = map.next_value()?;
+                out.insert(key.into_owned(), v);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Parses one resource keeping only the top-level fields the mapper reads, skipping the rest
+/// (narrative, encounter, dosage instructions...) without building it. Mapping the result
+/// gives the same facts as mapping the whole resource; only the lenient-shape warning about
+/// `doseAndRate` is not raised, since dosage is not read.
+///
+/// # Errors
+/// Malformed JSON, or JSON that is not an object.
+pub fn slim_resource(text: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let v = serde::de::DeserializeSeed::deserialize(Slim, &mut de)?;
+    de.end()?;
+    Ok(v)
+}

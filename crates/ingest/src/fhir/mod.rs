@@ -12,7 +12,7 @@ mod index;
 mod map;
 mod value;
 
-pub use fast::{LoincFilter, read_text};
+pub use fast::{LoincFilter, read_text, slim_resource};
 
 use std::collections::BTreeMap;
 
