@@ -87,7 +87,7 @@ impl Row {
 /// Writes rows as they come, in NDJSON or CSV (with its header first).
 pub(crate) enum RowWriter<'w> {
     Ndjson(&'w mut dyn Write),
-    Csv(csv::Writer<&'w mut dyn Write>),
+    Csv(Box<csv::Writer<&'w mut dyn Write>>),
 }
 
 impl<'w> RowWriter<'w> {
@@ -104,7 +104,7 @@ impl<'w> RowWriter<'w> {
                     "possible",
                     "missing_workup",
                 ])?;
-                RowWriter::Csv(c)
+                RowWriter::Csv(Box::new(c))
             }
         })
     }
