@@ -55,7 +55,7 @@ def files_of(export):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--patients", type=int, default=int(os.environ.get("BENCH_PATIENTS", "6000")))
+    ap.add_argument("--patients", type=int, default=int(os.environ.get("BENCH_PATIENTS", "3000")))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export", default=str(ROOT / "target" / "bench-export"))
     ap.add_argument("--repeat", type=int, default=1)

@@ -38,6 +38,8 @@ pub struct Terminology {
     icd10: Vec<(String, usize)>,
     snomed: HashMap<String, Vec<usize>>,
     set_phrases: Vec<(Vec<String>, usize)>,
+    /// First word of a phrase -> indexes into `set_phrases`.
+    phrase_starts: HashMap<String, Vec<usize>>,
     rxcui: HashMap<String, usize>,
     atc_drug: HashMap<String, Vec<usize>>,
     drug_index: HashMap<String, usize>,
@@ -291,7 +293,11 @@ impl Terminology {
                 t.snomed.entry(code.clone()).or_default().push(i);
             }
             for p in &s.text {
-                t.set_phrases.push((words(p), i));
+                let w = words(p);
+                if let Some(first) = w.first() {
+                    t.phrase_starts.entry(first.clone()).or_default().push(t.set_phrases.len());
+                }
+                t.set_phrases.push((w, i));
             }
         }
         for (i, d) in t.drugs.iter().enumerate() {
@@ -440,17 +446,27 @@ impl Terminology {
             "resolved", "never",
         ];
         let w = words(text);
-        let mut out: Vec<&str> = Vec::new();
-        for (p, i) in &self.set_phrases {
-            let hit = !p.is_empty()
-                && w.windows(p.len()).enumerate().any(|(at, win)| {
-                    win == p.as_slice() && (at == 0 || !QUALIFIERS.contains(&w[at - 1].as_str()))
-                });
-            if hit {
-                let id = self.sets[*i].id.as_str();
-                if !out.contains(&id) {
-                    out.push(id);
+        // Only phrases starting with a word of the text can match; report them in the
+        // knowledge base's order.
+        let mut hits: Vec<usize> = Vec::new();
+        for (at, word) in w.iter().enumerate() {
+            let Some(candidates) = self.phrase_starts.get(word) else { continue };
+            if at > 0 && QUALIFIERS.contains(&w[at - 1].as_str()) {
+                continue;
+            }
+            for &k in candidates {
+                let p = &self.set_phrases[k].0;
+                if w.get(at..at + p.len()).is_some_and(|win| win == p.as_slice()) {
+                    hits.push(k);
                 }
+            }
+        }
+        hits.sort_unstable();
+        let mut out: Vec<&str> = Vec::new();
+        for k in hits {
+            let id = self.sets[self.set_phrases[k].1].id.as_str();
+            if !out.contains(&id) {
+                out.push(id);
             }
         }
         out

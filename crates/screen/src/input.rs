@@ -46,8 +46,8 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>, given: bool) -> Result<(), ScreenError
 pub(crate) struct Chunk {
     /// Index of the file in the input list.
     pub file: usize,
-    /// 1-based number of the chunk's first line in its file.
-    pub first_line: u64,
+    /// Byte offset of the chunk in its (decompressed) file.
+    pub offset: u64,
     /// The bytes: whole lines, the last one possibly without its newline at end of file.
     pub bytes: Vec<u8>,
 }
@@ -71,7 +71,7 @@ pub(crate) fn chunks(
         Box::new(f)
     };
     let mut carry: Vec<u8> = Vec::new();
-    let mut line: u64 = 1;
+    let mut offset: u64 = 0;
     loop {
         // Reuse a buffer the workers are done with: a fresh 4 MB allocation costs page faults.
         let mut buf = spare().unwrap_or_default();
@@ -88,15 +88,34 @@ pub(crate) fn chunks(
         let cut =
             if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(buf.len(), |i| i + 1) };
         carry = buf.split_off(cut);
-        let lines =
-            memchr::memchr_iter(b'\n', &buf).count() as u64 + u64::from(!buf.ends_with(b"\n"));
-        let chunk = Chunk { file, first_line: line, bytes: buf };
-        line += lines;
+        let len = buf.len() as u64;
+        let chunk = Chunk { file, offset, bytes: buf };
+        offset += len;
         if !sink(chunk) {
             return Ok(());
         }
         if eof && carry.is_empty() {
             return Ok(());
         }
+    }
+}
+
+/// The 1-based line number of the line starting at `offset` in a file (decompressed for `.gz`).
+pub(crate) fn line_at(path: &Path, offset: u64) -> std::io::Result<u64> {
+    let f = File::open(path)?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f)))
+    } else {
+        Box::new(f)
+    };
+    let mut limited = reader.take(offset);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut newlines = 0u64;
+    loop {
+        let n = limited.read(&mut buf)?;
+        if n == 0 {
+            return Ok(newlines + 1);
+        }
+        newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
     }
 }

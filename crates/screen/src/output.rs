@@ -153,6 +153,9 @@ pub struct Accounting {
     pub malformed_kinds: BTreeMap<String, u64>,
     /// Up to five `file:line` samples of each kind.
     pub malformed_samples: BTreeMap<String, Vec<String>>,
+    /// Samples as (file index, byte offset) until their line numbers are worked out.
+    #[serde(skip)]
+    pub(crate) sample_offsets: BTreeMap<String, Vec<(usize, u64)>>,
     /// Lines with no patient to attach them to.
     pub orphaned: u64,
     /// Warnings by message (no personal data), with counts.
@@ -175,6 +178,12 @@ impl Accounting {
         }
         for (k, v) in &o.malformed_kinds {
             *self.malformed_kinds.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.sample_offsets {
+            let s = self.sample_offsets.entry(k.clone()).or_default();
+            s.extend(v.iter().copied());
+            s.sort_unstable();
+            s.truncate(5);
         }
         for (k, v) in &o.malformed_samples {
             let s = self.malformed_samples.entry(k.clone()).or_default();

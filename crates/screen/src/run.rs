@@ -42,12 +42,23 @@ struct Partial {
     acc: Accounting,
     medications: Vec<(String, Value)>,
     pending: Vec<(Box<str>, Value, String)>,
+    /// Lab results from the fast path.
+    labs: Vec<(Box<str>, restless_facts::LabResult)>,
+    /// Patients with a line that gave no fact (still attributed, for the orphan count).
+    touched: Vec<Box<str>>,
+    /// Patients with a Condition that named no set: their problem list is on record.
+    problem_list: Vec<Box<str>>,
 }
 
 /// The patient a resource is about: the id in `subject` or `patient` (`Patient/<id>`,
 /// `urn:uuid:<id>`, or an absolute URL ending in `Patient/<id>`).
 fn patient_key(v: &Value) -> Option<Box<str>> {
-    let r = v.get("subject").or_else(|| v.get("patient"))?.get("reference")?.as_str()?.trim();
+    key_of(v.get("subject").or_else(|| v.get("patient"))?.get("reference")?.as_str()?)
+}
+
+/// The patient id a reference names.
+fn key_of(r: &str) -> Option<Box<str>> {
+    let r = r.trim();
     let id: &str = if let Some(u) = r.strip_prefix("urn:uuid:") {
         u
     } else {
@@ -59,13 +70,30 @@ fn patient_key(v: &Value) -> Option<Box<str>> {
     (!id.is_empty()).then(|| id.into())
 }
 
-fn malformed(acc: &mut Accounting, file: &Path, line: u64, what: &str) {
+/// Counts a malformed line and keeps where it starts (file, byte offset); line numbers are
+/// worked out at the end for the few samples kept, so the hot path never counts lines.
+fn malformed(acc: &mut Accounting, file: usize, offset: u64, what: &str) {
     acc.malformed += 1;
-    let samples = acc.malformed_samples.entry(what.to_owned()).or_default();
+    let samples = acc.sample_offsets.entry(what.to_owned()).or_default();
     if samples.len() < SAMPLES {
-        samples.push(format!("{}:{line}", file.display()));
+        samples.push((file, offset));
     }
     *acc.malformed_kinds.entry(what.to_owned()).or_default() += 1;
+}
+
+/// `file:line` for each kept sample, counting newlines before its offset.
+fn resolve_samples(acc: &mut Accounting, files: &[PathBuf]) {
+    let mut offsets = std::mem::take(&mut acc.sample_offsets);
+    for (kind, list) in &mut offsets {
+        list.sort_unstable();
+        list.truncate(SAMPLES);
+        let mut shown = Vec::new();
+        for &(file, offset) in list.iter() {
+            let line = crate::input::line_at(&files[file], offset).unwrap_or(0);
+            shown.push(format!("{}:{line}", files[file].display()));
+        }
+        acc.malformed_samples.insert(kind.clone(), shown);
+    }
 }
 
 struct Ctx<'a> {
@@ -82,8 +110,9 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
     let body = chunk.bytes.strip_suffix(b"\n").unwrap_or(&chunk.bytes);
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
-    for (this, end) in (chunk.first_line..).zip(ends) {
+    for end in ends {
         let line = &body[start..end];
+        let this = chunk.offset + start as u64;
         start = end + 1;
         out.acc.lines += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -101,13 +130,71 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
                 out.acc.irrelevant += 1;
                 continue;
             }
+            Kind::Clinical if crate::sniff::resource_type(line) == Some(b"Condition") => {
+                // Most diagnoses name no condition set: recognise them without a JSON tree.
+                if let Some((subject, warning)) =
+                    fhir::irrelevant_condition(line, ctx.kb, ctx.opts.as_of)
+                {
+                    let Some(key) = subject.as_deref().and_then(key_of) else {
+                        out.acc.orphaned += 1;
+                        continue;
+                    };
+                    if let Some((i, n)) = ctx.opts.shard
+                        && shard_of(&key, n) != i
+                    {
+                        out.acc.skip("other shard");
+                        continue;
+                    }
+                    out.acc.irrelevant += 1;
+                    if let Some(w) = warning {
+                        *out.acc.warnings.entry(w).or_default() += 1;
+                    }
+                    out.problem_list.push(key);
+                    continue;
+                }
+            }
+            Kind::Observation => {
+                // Plain lab results go straight to a fact, without a JSON tree.
+                if let Some((subject, outcome)) =
+                    fhir::simple_observation(line, ctx.kb, ctx.opts.as_of)
+                {
+                    let Some(key) = subject.as_deref().and_then(key_of) else {
+                        out.acc.orphaned += 1;
+                        continue;
+                    };
+                    if let Some((i, n)) = ctx.opts.shard
+                        && shard_of(&key, n) != i
+                    {
+                        out.acc.skip("other shard");
+                        continue;
+                    }
+                    match outcome {
+                        fhir::SimpleOutcome::Lab(lab) => {
+                            out.acc.used += 1;
+                            out.labs.push((key, lab));
+                        }
+                        fhir::SimpleOutcome::Skipped(reason) => {
+                            out.acc.skip(reason);
+                            out.touched.push(key);
+                        }
+                        fhir::SimpleOutcome::Irrelevant(warning) => {
+                            out.acc.irrelevant += 1;
+                            if let Some(w) = warning {
+                                *out.acc.warnings.entry(w).or_default() += 1;
+                            }
+                            out.touched.push(key);
+                        }
+                    }
+                    continue;
+                }
+            }
             _ => {}
         }
         let value: Value = match fhir::slim_resource(line) {
             Ok(v) => v,
             Err(e) => {
                 let what = if e.is_eof() { "truncated JSON" } else { "malformed JSON" };
-                malformed(&mut out.acc, file, this, what);
+                malformed(&mut out.acc, chunk.file, this, what);
                 continue;
             }
         };
@@ -116,7 +203,7 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
                 Some(_) => {
                     out.acc.irrelevant += 1; // e.g. resourceType after a nested object: not a type we read
                 }
-                None => malformed(&mut out.acc, file, this, "no resourceType"),
+                None => malformed(&mut out.acc, chunk.file, this, "no resourceType"),
             }
             continue;
         }
@@ -191,6 +278,19 @@ fn fold(into: &mut Folded, part: Partial, as_of: Date) {
         } else {
             st.absorb(&rec, as_of, &mut into.ids);
         }
+    }
+    for (key, lab) in part.labs {
+        let st = into.patients.entry(key).or_default();
+        st.lines += 1;
+        st.absorb_lab(&lab, &mut into.ids);
+    }
+    for key in part.touched {
+        into.patients.entry(key).or_default().lines += 1;
+    }
+    for key in part.problem_list {
+        let st = into.patients.entry(key).or_default();
+        st.lines += 1;
+        st.mark_problem_list();
     }
     into.medications.extend(part.medications);
     into.pending.extend(part.pending);
@@ -314,6 +414,7 @@ pub fn screen(
         }
     }
 
+    resolve_samples(&mut folded.acc, &files);
     if opts.strict && folded.acc.malformed > 0 {
         let first = folded
             .acc

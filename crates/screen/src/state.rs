@@ -145,31 +145,7 @@ impl PatientState {
             self.onset_age = Some(self.onset_age.map_or(*age, |a| a.min(*age)));
         }
         for l in &rec.labs {
-            let analyte = ids.id(&l.analyte);
-            if !self.tested.contains(&analyte) {
-                self.tested.push(analyte);
-            }
-            let new = Lab {
-                value: l.value.value,
-                day: pack_day(l.date),
-                analyte,
-                cmp: pack_cmp(l.value.comparator),
-            };
-            if keep_all_days(&l.analyte) {
-                self.labs.push(new);
-                continue;
-            }
-            match self.labs.iter_mut().find(|x| x.analyte == analyte) {
-                Some(old) => {
-                    // Newer wins; on the same day the order must not depend on input order.
-                    let newer = new.day > old.day
-                        || (new.day == old.day && new.value.total_cmp(&old.value).is_lt());
-                    if newer {
-                        *old = new;
-                    }
-                }
-                None => self.labs.push(new),
-            }
+            self.absorb_lab(l, ids);
         }
         for c in &rec.conditions {
             let mut sets: Vec<u16> = c.sets.iter().map(|s| ids.id(s)).collect();
@@ -202,6 +178,40 @@ impl PatientState {
                 self.answers.push((a.answer, a.value));
             }
         }
+    }
+
+    /// Folds one lab result in.
+    pub(crate) fn absorb_lab(&mut self, l: &LabResult, ids: &mut Ids) {
+        let analyte = ids.id(&l.analyte);
+        if !self.tested.contains(&analyte) {
+            self.tested.push(analyte);
+        }
+        let new = Lab {
+            value: l.value.value,
+            day: pack_day(l.date),
+            analyte,
+            cmp: pack_cmp(l.value.comparator),
+        };
+        if keep_all_days(&l.analyte) {
+            self.labs.push(new);
+            return;
+        }
+        match self.labs.iter_mut().find(|x| x.analyte == analyte) {
+            Some(old) => {
+                // Newer wins; on the same day the order must not depend on input order.
+                let newer = new.day > old.day
+                    || (new.day == old.day && new.value.total_cmp(&old.value).is_lt());
+                if newer {
+                    *old = new;
+                }
+            }
+            None => self.labs.push(new),
+        }
+    }
+
+    /// Records that the patient's problem list is in the export.
+    pub(crate) fn mark_problem_list(&mut self) {
+        self.conditions_list = true;
     }
 
     /// Whether any result of the analyte is on record.

@@ -261,3 +261,344 @@ pub fn slim_resource(text: &[u8]) -> Result<Value, serde_json::Error> {
     de.end()?;
     Ok(v)
 }
+
+/// What the fast path made of one Observation line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimpleOutcome {
+    /// A lab result.
+    Lab(restless_facts::LabResult),
+    /// Not used, with the reason the general reader would give.
+    Skipped(&'static str),
+    /// Relevant type, but nothing usable (the general reader calls it irrelevant); with the
+    /// warning it would give, if any.
+    Irrelevant(Option<String>),
+}
+
+#[derive(Deserialize)]
+struct Coding<'a> {
+    #[serde(borrow, default)]
+    system: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    code: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Concept<'a> {
+    #[serde(borrow, default)]
+    coding: Option<Vec<Coding<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Reference<'a> {
+    #[serde(borrow, default)]
+    reference: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Period<'a> {
+    #[serde(borrow, default)]
+    start: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    end: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Quantity<'a> {
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(borrow, default)]
+    comparator: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    unit: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    system: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    code: Option<Cow<'a, str>>,
+}
+
+/// The fields of a plain lab Observation; anything else present sends the line to the
+/// general reader.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SimpleObs<'a> {
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    code: Option<Concept<'a>>,
+    #[serde(borrow, default)]
+    subject: Option<Reference<'a>>,
+    #[serde(borrow, default)]
+    effective_date_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    effective_instant: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    effective_period: Option<Period<'a>>,
+    #[serde(borrow, default)]
+    issued: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    value_quantity: Option<Quantity<'a>>,
+    #[serde(default)]
+    category: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    component: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    data_absent_reason: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    value_string: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    value_integer: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    value_codeable_concept: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    contained: Option<serde::de::IgnoredAny>,
+}
+
+/// Maps a plain lab Observation (LOINC-coded, one `valueQuantity`, no components) straight to
+/// a lab result, without building a JSON tree. Returns the subject reference and the outcome,
+/// or `None` when the line is anything else; the general reader then takes it. The outcome is
+/// the one the general reader gives (`crates/ingest/tests` checks this on every Observation of
+/// the shared corpora).
+#[must_use]
+pub fn simple_observation(
+    text: &[u8],
+    kb: &Kb,
+    as_of: Date,
+) -> Option<(Option<String>, SimpleOutcome)> {
+    use super::value::date_str;
+    let o: SimpleObs<'_> = serde_json::from_slice(text).ok()?;
+    if o.component.is_some()
+        || o.data_absent_reason.is_some()
+        || o.value_string.is_some()
+        || o.value_integer.is_some()
+        || o.value_codeable_concept.is_some()
+        || o.contained.is_some()
+    {
+        return None;
+    }
+    // `category` as an object earns a warning in the general reader: leave it to it.
+    if o.category.is_some() && !text.windows(12).any(|w| w == b"\"category\":[") {
+        return None;
+    }
+    let subject = o.subject.and_then(|s| s.reference).map(Cow::into_owned);
+    match o.status.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("entered-in-error") => {
+            return Some((subject, SimpleOutcome::Skipped("entered-in-error")));
+        }
+        Some("cancelled") => return Some((subject, SimpleOutcome::Skipped("cancelled"))),
+        Some("registered") => return Some((subject, SimpleOutcome::Skipped("no result yet"))),
+        _ => {}
+    }
+    let t = kb.terminology();
+    let codings = o.code.and_then(|c| c.coding).unwrap_or_default();
+    let loincs: Vec<&str> = codings
+        .iter()
+        .filter(|c| {
+            c.system
+                .as_deref()
+                .is_some_and(|s| super::value::system(s) == super::value::System::Loinc)
+        })
+        .filter_map(|c| c.code.as_deref())
+        .collect();
+    if loincs.iter().any(|c| t.coded_answer(c, &[]).is_some()) {
+        return None;
+    }
+    let analyte = loincs.iter().find_map(|c| t.analyte_by_loinc(c))?;
+    let when = o
+        .effective_date_time
+        .as_deref()
+        .and_then(date_str)
+        .or_else(|| o.effective_instant.as_deref().and_then(date_str))
+        .or_else(|| {
+            o.effective_period.and_then(|p| {
+                p.end
+                    .as_deref()
+                    .and_then(date_str)
+                    .or_else(|| p.start.as_deref().and_then(date_str))
+            })
+        })
+        .or_else(|| o.issued.as_deref().and_then(date_str));
+    if when.is_some_and(|d| d > as_of) {
+        return Some((subject, SimpleOutcome::Skipped("dated after as-of")));
+    }
+    let Some(q) = o.value_quantity else {
+        return Some((subject, SimpleOutcome::Irrelevant(None)));
+    };
+    let Some(value) = q.value.filter(|v| v.is_finite()) else {
+        return None; // a value written as text, or missing: the general reader words it
+    };
+    let cmp = q.comparator.as_deref().and_then(restless_facts::Cmp::parse);
+    let code_unit = q
+        .code
+        .as_deref()
+        .filter(|_| q.system.as_deref().is_none_or(|s| s.contains("unitsofmeasure")));
+    let unit = code_unit
+        .filter(|u| analyte.accepts(u))
+        .or(q.unit.as_deref())
+        .or(code_unit)
+        .unwrap_or("")
+        .to_owned();
+    if value < 0.0 {
+        return Some((
+            subject,
+            SimpleOutcome::Irrelevant(Some(format!(
+                "{} has an impossible value; not used",
+                analyte.name
+            ))),
+        ));
+    }
+    if unit.trim() == "%" && value > 100.0 {
+        return Some((
+            subject,
+            SimpleOutcome::Irrelevant(Some(format!(
+                "{} is a percentage over 100; not used",
+                analyte.name
+            ))),
+        ));
+    }
+    let Some(canonical) = analyte.to_canonical(value, &unit) else {
+        let why =
+            if unit.is_empty() { "has no unit" } else { "has a unit restless does not understand" };
+        return Some((
+            subject,
+            SimpleOutcome::Irrelevant(Some(format!(
+                "{} {why}; not used (units are never assumed)",
+                analyte.name
+            ))),
+        ));
+    };
+    // The general reader warns about undated results: leave those to it.
+    when?;
+    let shown =
+        format!("{}{} {}", cmp.map(|c| c.symbol()).unwrap_or(""), value, unit).trim().to_owned();
+    Some((
+        subject,
+        SimpleOutcome::Lab(restless_facts::LabResult {
+            analyte: analyte.id.as_str().into(),
+            value: restless_facts::Bound { value: canonical, comparator: cmp },
+            as_read: shown,
+            date: when,
+            source: restless_facts::Provenance::default(),
+            derived: false,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ConceptText<'a> {
+    #[serde(borrow, default)]
+    coding: Option<Vec<CodingDisplay<'a>>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct CodingDisplay<'a> {
+    #[serde(borrow, default)]
+    system: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    display: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SimpleCondition<'a> {
+    #[serde(borrow, default)]
+    code: Option<ConceptText<'a>>,
+    #[serde(borrow, default)]
+    subject: Option<Reference<'a>>,
+    #[serde(borrow, default)]
+    patient: Option<Reference<'a>>,
+    #[serde(borrow, default)]
+    verification_status: Option<Concept<'a>>,
+    #[serde(default)]
+    category: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    contained: Option<serde::de::IgnoredAny>,
+    #[serde(borrow, default)]
+    onset_date_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    onset_period: Option<Period<'a>>,
+    #[serde(default)]
+    onset_age: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    onset_range: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    onset_string: Option<serde::de::IgnoredAny>,
+}
+
+/// Recognises a Condition that names no condition set of the knowledge base, from its code
+/// and text alone, without building a JSON tree: the general reader would count it as
+/// irrelevant (with the returned warning, if any). Returns the subject reference. `None`
+/// means "not sure": a condition that may matter, or one carrying a verification status, a
+/// category object or contained resources; the general reader then takes it.
+#[must_use]
+pub fn irrelevant_condition(
+    text: &[u8],
+    kb: &Kb,
+    as_of: Date,
+) -> Option<(Option<String>, Option<String>)> {
+    use super::value::{System, system};
+    let c: SimpleCondition<'_> = serde_json::from_slice(text).ok()?;
+    // Only a confirmed (or unstated) diagnosis can be irrelevant rather than skipped.
+    if let Some(vs) = &c.verification_status {
+        let first = vs.coding.as_ref().and_then(|c| c.first()).and_then(|c| c.code.as_deref());
+        if !first.is_some_and(|code| code.trim().eq_ignore_ascii_case("confirmed")) {
+            return None;
+        }
+    }
+    if c.contained.is_some() {
+        return None;
+    }
+    if c.category.is_some() && !text.windows(12).any(|w| w == b"\"category\":[") {
+        return None;
+    }
+    // An onset after as-of is skipped, not irrelevant: let the general reader say so.
+    if c.onset_age.is_some() || c.onset_range.is_some() || c.onset_string.is_some() {
+        return None;
+    }
+    let onset = match (&c.onset_date_time, &c.onset_period) {
+        (Some(d), _) => super::value::date_str(d),
+        (None, Some(p)) => p
+            .start
+            .as_deref()
+            .and_then(super::value::date_str)
+            .or_else(|| p.end.as_deref().and_then(super::value::date_str)),
+        (None, None) => None,
+    };
+    if onset.is_some_and(|d| d > as_of) {
+        return None;
+    }
+    let code = c.code?;
+    let codings = code.coding.unwrap_or_default();
+    let t = kb.terminology();
+    let mut unknown_system = false;
+    for cd in &codings {
+        let Some(value) = cd.code.as_deref() else { continue };
+        let sys = system(cd.system.as_deref().unwrap_or(""));
+        let found = match sys {
+            System::Icd10Cm | System::Icd10 => t.sets_for_icd10(value),
+            System::Snomed => t.sets_for_snomed(value),
+            _ => {
+                unknown_system = sys == System::Other;
+                Vec::new()
+            }
+        };
+        if !found.is_empty() {
+            return None;
+        }
+    }
+    let texts = code.text.iter().chain(codings.iter().filter_map(|c| c.display.as_ref()));
+    for txt in texts {
+        if !t.sets_for_text(txt).is_empty() {
+            return None;
+        }
+    }
+    let coded: Vec<&CodingDisplay<'_>> = codings.iter().filter(|c| c.code.is_some()).collect();
+    let warning = (unknown_system
+        && coded.iter().all(|c| system(c.system.as_deref().unwrap_or("")) == System::Other))
+    .then(|| "condition coded only in a code system restless does not read".to_owned());
+    let subject = c.subject.or(c.patient).and_then(|r| r.reference).map(Cow::into_owned);
+    Some((subject, warning))
+}

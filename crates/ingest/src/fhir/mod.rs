@@ -12,7 +12,9 @@ mod index;
 mod map;
 mod value;
 
-pub use fast::{LoincFilter, read_text, slim_resource};
+pub use fast::{
+    LoincFilter, SimpleOutcome, irrelevant_condition, read_text, simple_observation, slim_resource,
+};
 
 use std::collections::BTreeMap;
 

@@ -66,14 +66,26 @@ pub(crate) fn codings(cc: Option<&Value>) -> (Vec<Coding<'_>>, Option<&str>) {
 /// A FHIR date or dateTime of any precision, as a day (`2026`, `2026-10`, `2026-10-02`,
 /// `2026-10-02T08:00:00Z`); partial dates take their first day.
 pub(crate) fn date(v: Option<&Value>) -> Option<Date> {
-    let s = v?.as_str()?.trim();
-    let day = s.get(..10).unwrap_or(s);
-    match day.len() {
-        10 => Date::parse_from_str(day, "%Y-%m-%d").ok(),
-        7 => Date::parse_from_str(&format!("{day}-01"), "%Y-%m-%d").ok(),
-        4 => Date::parse_from_str(&format!("{day}-01-01"), "%Y-%m-%d").ok(),
-        _ => None,
-    }
+    date_str(v?.as_str()?)
+}
+
+/// [`date`] on a string: `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or a dateTime, as a day.
+pub(crate) fn date_str(s: &str) -> Option<Date> {
+    let s = s.trim().as_bytes();
+    let num = |b: &[u8]| -> Option<u32> {
+        if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        b.iter().try_fold(0u32, |n, d| n.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+    };
+    let year = num(s.get(..4)?)?;
+    let (month, day) = match s.len() {
+        4 => (1, 1),
+        7 if s[4] == b'-' => (num(&s[5..7])?, 1),
+        n if n >= 10 && s[4] == b'-' && s[7] == b'-' => (num(&s[5..7])?, num(&s[8..10])?),
+        _ => return None,
+    };
+    Date::from_ymd_opt(i32::try_from(year).ok()?, month, day)
 }
 
 /// A number in a FHIR JSON value: a JSON number, or a string holding one (`"22"`).
