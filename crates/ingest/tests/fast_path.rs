@@ -81,7 +81,8 @@ fn fast_path_agrees_on_edge_cases() {
         "effectiveDateTime": "2026-10-02T08:00:00Z",
         "valueQuantity": { "value": 22, "unit": "ng/mL", "system": "http://unitsofmeasure.org", "code": "ng/mL" }
     });
-    let variants: Vec<Box<dyn Fn(&mut Value)>> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let variants: Vec<Edit> = vec![
         Box::new(|_| {}),
         Box::new(|v| v["status"] = json!("entered-in-error")),
         Box::new(|v| v["status"] = json!("cancelled")),
