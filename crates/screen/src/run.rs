@@ -437,7 +437,7 @@ pub fn screen(
     let mut summary = Summary::new(opts, kb, acc, files.len(), total);
     let mut written = 0u64;
     // Assess and write in batches, so memory holds one batch of rows, not all of them.
-    const BATCH: usize = 4096;
+    const BATCH: usize = 512;
     write_atomically(out, |w| {
         let mut rw = RowWriter::new(w, opts.format)?;
         for batch in keys.chunks(BATCH) {
