@@ -18,10 +18,8 @@ use crate::{IngestError, Ingested};
 
 /// Finds, in raw JSON text, any LOINC code restless uses (as a quoted string).
 ///
-/// A LOINC code is digits, a hyphen and one check digit. The filter looks at each hyphen of the
-/// text (found with a vectorised search) that is followed by one digit and a closing quote, and
-/// checks the quoted string around it against the codes in use: far fewer places than every
-/// quote of a JSON line.
+/// The filter reads the string value of every `"code"` key (found with a vectorised search)
+/// and checks it against the codes in use: a handful of places per line.
 pub struct LoincFilter {
     codes: std::collections::HashSet<Vec<u8>>,
 }
@@ -41,23 +39,33 @@ impl LoincFilter {
     }
 
     /// Whether the text may hold a relevant Observation (false means it certainly does not).
+    ///
+    /// Looks at the value of every `"code"` key (a coding's code, a unit code, a category
+    /// code): a LOINC code of the knowledge base there means the Observation may matter.
     #[must_use]
     pub fn relevant(&self, text: &[u8]) -> bool {
-        for dash in memchr::memchr_iter(b'-', text) {
-            // `"<digits>-<digit>"`
-            if text.get(dash + 2) != Some(&b'"')
-                || !text.get(dash + 1).is_some_and(u8::is_ascii_digit)
-            {
+        static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"code\""));
+        for at in KEY.find_iter(text) {
+            let mut i = at + 6;
+            while text.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+                i += 1;
+            }
+            if text.get(i) != Some(&b':') {
                 continue;
             }
-            let mut start = dash;
-            while start > 0 && text[start - 1].is_ascii_digit() {
-                start -= 1;
+            i += 1;
+            while text.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+                i += 1;
             }
-            if start == dash || start == 0 || text[start - 1] != b'"' {
+            if text.get(i) != Some(&b'"') {
                 continue;
             }
-            if self.codes.contains(&text[start..dash + 2]) {
+            let start = i + 1;
+            let Some(len) = text.get(start..).and_then(|rest| memchr::memchr(b'"', rest)) else {
+                continue;
+            };
+            if self.codes.contains(&text[start..start + len]) {
                 return true;
             }
         }
