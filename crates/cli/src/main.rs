@@ -104,6 +104,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Serve the REST API and the HL7 CDS Hooks services over HTTP (until SIGTERM or Ctrl-C).
+    Serve(Box<restless_server::ServeArgs>),
     /// Inspect or validate the knowledge base.
     Kb {
         #[command(subcommand)]
@@ -294,6 +296,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             screen::report(&merged);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => match restless_server::run(&args) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) if e.is_usage() => Err(usage(e.to_string())),
+            Err(e) => Err(anyhow::Error::new(e)),
+        },
         Command::Kb { command: KbCommand::Check { dir }, .. } => {
             let result = match &dir {
                 Some(d) => Kb::from_dir(d),

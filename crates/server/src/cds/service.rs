@@ -1,0 +1,283 @@
+//! `POST /cds-services/{id}`: one hook call. Authenticates the caller, reads the request
+//! leniently, gathers the patient's data (prefetch, then the FHIR server for what is missing),
+//! runs the engine and answers with cards. Order services look at the draft orders first and
+//! answer at once, without fetching anything, when none of them could worsen restless legs.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use restless_facts::{Date, PatientRecord};
+use serde_json::Value;
+
+use super::cards::{self, Ctx};
+use super::discovery::{ORDER_SELECT, hook_of, prefetch_templates};
+use super::fetch::{Refusal, fetch, is_fhir_id};
+use super::record::{draft_medications, read_resources};
+use super::wire::{CdsResponse, HookRequest, resources_of};
+use crate::auth::{AuthError, Claims};
+use crate::db::IssuedCard;
+use crate::error::{ApiError, Problem, body_rejection};
+use crate::state::AppState;
+
+/// Verifies the caller's JWT (fail closed: any error is 401). The token's `aud` must be the
+/// URL of the endpoint called (`{public_url}{path}`, CDS Hooks 2.0), or the configured
+/// `--jwt-audience`; for feedback, the service's URL is accepted too.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    paths: &[&str],
+) -> Result<Claims, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let audiences: Vec<String> = match &state.config().auth.audience {
+        Some(a) => vec![a.clone()],
+        None => paths.iter().map(|p| format!("{}{p}", state.base_url())).collect(),
+    };
+    let mut last = None;
+    for aud in &audiences {
+        // The audience is checked before the token's id is remembered against replay, so a
+        // second audience may be tried with the same token.
+        match state.verifier().verify_for_audience(value, aud).await {
+            Ok(claims) => return Ok(claims),
+            Err(AuthError::WrongAudience) => last = Some(AuthError::WrongAudience),
+            Err(e) => {
+                last = Some(e);
+                break;
+            }
+        }
+    }
+    let reason = last.map_or_else(|| "no audience".to_owned(), |e| e.to_string());
+    tracing::warn!(error = %reason, "CDS call refused: token not accepted");
+    Err(ApiError::Unauthorized(
+        "a valid CDS Hooks JWT is required in the Authorization header (Bearer)".to_owned(),
+    ))
+}
+
+/// Parses a JSON body, reporting syntax errors with line and column.
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        ApiError::Syntax { line: e.line(), column: e.column(), message }
+    })
+}
+
+/// Call a CDS service.
+#[utoipa::path(
+    post,
+    path = "/cds-services/{id}",
+    tag = "cds-hooks",
+    params(("id" = String, Path, description = "Service id from discovery")),
+    request_body(content = Object, description = "A CDS Hooks 2.0 request", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Cards (none when there is nothing useful to say)", body = CdsResponse),
+        (status = 400, description = "Not JSON, or not a JSON object", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid JWT", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such service", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "No patient data in prefetch and none obtainable from the FHIR server", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or timed out", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("jwt" = []))
+)]
+pub(crate) async fn call(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CdsResponse>, ApiError> {
+    let Some(hook) = hook_of(&id) else {
+        return Err(ApiError::NotFound(format!(
+            "no CDS service `{id}`; GET /cds-services lists them"
+        )));
+    };
+    authenticate(&state, &headers, &[&format!("/cds-services/{id}")]).await?;
+    let body = body.map_err(|e| body_rejection(&e, state.config().limits.cds_body_bytes))?;
+    let value = parse_json(&body)?;
+    let mut notes = Vec::new();
+    let req = HookRequest::read(&value, &mut notes)
+        .map_err(|detail| ApiError::BadRequest { detail, errors: Vec::new() })?;
+    if let Some(h) = &req.hook
+        && h != hook
+    {
+        notes.push(format!("/hook: `{}` sent to the {hook} service", short_name(h)));
+    }
+    for n in &notes {
+        tracing::warn!(service = %id, note = %n, "CDS request read leniently");
+    }
+    let as_of = state.today();
+    let patient_id = req.patient_id.as_deref().filter(|p| is_fhir_id(p));
+    let ctx = Ctx { kb: state.kb(), base_url: state.base_url(), as_of, patient_id };
+    let cards = if hook == "patient-view" {
+        let record = gather(&state, &req, as_of).await?;
+        let st = state.clone();
+        let patient = patient_id.map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            let ctx =
+                Ctx { kb: st.kb(), base_url: st.base_url(), as_of, patient_id: patient.as_deref() };
+            let a = restless_engine::assess(st.kb(), &record, as_of);
+            cards::patient_view(&ctx, &a, &record)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("patient-view task: {e}")))?
+    } else {
+        if !req.has_draft_orders {
+            tracing::warn!(service = %id, "CDS request without context.draftOrders: no cards");
+        }
+        let mut drafts = draft_medications(&req.draft_orders, ctx.kb, as_of);
+        if id == ORDER_SELECT {
+            if req.has_selections {
+                drafts.retain(|d| req.selections.iter().any(|s| s == &d.reference));
+            } else {
+                tracing::warn!(service = %id, "order-select without context.selections: every draft order considered");
+            }
+        }
+        let relevant = cards::aggravating_classes(ctx.kb);
+        let t = ctx.kb.terminology();
+        drafts.retain(|d| {
+            t.classes_of(&d.fact.ingredients, &d.fact.classes).any(|c| relevant.contains(&c))
+        });
+        if drafts.is_empty() {
+            Vec::new()
+        } else {
+            let record = gather(&state, &req, as_of).await?;
+            let st = state.clone();
+            let patient = patient_id.map(str::to_owned);
+            tokio::task::spawn_blocking(move || {
+                let ctx = Ctx {
+                    kb: st.kb(),
+                    base_url: st.base_url(),
+                    as_of,
+                    patient_id: patient.as_deref(),
+                };
+                let baseline = restless_engine::assess(st.kb(), &record, as_of);
+                if !cards::has_rls(&baseline) {
+                    return Vec::new();
+                }
+                let mut with = record;
+                with.medications.extend(drafts.iter().map(|d| d.fact.clone()));
+                let after = restless_engine::assess(st.kb(), &with, as_of);
+                cards::draft_orders(&ctx, &baseline, &after, &drafts)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("order task: {e}")))?
+        }
+    };
+    for c in &cards {
+        state.metrics().cards_issued(&id, c.indicator.name(), 1);
+    }
+    let issued: Vec<IssuedCard> = cards
+        .iter()
+        .map(|c| IssuedCard {
+            uuid: c.uuid.clone(),
+            service: id.clone(),
+            topic: c.source.topic.as_ref().map(|t| t.code.clone()).unwrap_or_default(),
+            indicator: c.indicator.name().to_owned(),
+        })
+        .collect();
+    if let Err(e) = state.db().record_cards(issued).await {
+        // The cards still help the clinician; only feedback analytics lose their topic.
+        tracing::error!(error = %e, "issued cards not recorded");
+    }
+    tracing::info!(service = %id, cards = cards.len(), "CDS call answered");
+    Ok(Json(CdsResponse { cards }))
+}
+
+/// A hook name fit for a log line: known names as they are, anything else redacted.
+fn short_name(h: &str) -> &str {
+    if h.len() <= 40 && h.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+        h
+    } else {
+        "(unrecognised)"
+    }
+}
+
+/// The patient's data from prefetch, completed from the FHIR server when possible.
+///
+/// # Errors
+/// 412 when no data at all could be obtained.
+async fn gather(
+    state: &AppState,
+    req: &HookRequest,
+    as_of: Date,
+) -> Result<PatientRecord, ApiError> {
+    let templates = prefetch_templates(state.kb());
+    let mut notes = Vec::new();
+    let mut resources: Vec<Value> = Vec::new();
+    let mut have_data = false;
+    let mut missing = Vec::new();
+    let mut paged = Vec::new();
+    for (key, template) in &templates {
+        match req.prefetch.get(*key) {
+            None | Some(Value::Null) => missing.push(((*key).to_owned(), template.clone())),
+            Some(v) => {
+                have_data = true;
+                let has_next = v.get("link").and_then(Value::as_array).is_some_and(|links| {
+                    links.iter().any(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
+                });
+                if has_next && req.fhir_authorization.is_some() {
+                    paged.push(((*key).to_owned(), v.clone()));
+                } else {
+                    resources.extend(resources_of(v, &format!("/prefetch/{key}"), &mut notes));
+                }
+            }
+        }
+    }
+    // Prefetch under other keys (a client's own template names) is data too.
+    for (key, v) in &req.prefetch {
+        if templates.iter().any(|(k, _)| k == key) || v.is_null() {
+            continue;
+        }
+        let found = resources_of(v, "/prefetch/(other key)", &mut notes);
+        have_data |= !found.is_empty();
+        resources.extend(found);
+    }
+    if !missing.is_empty() || !paged.is_empty() {
+        match fetch(state, req, missing.clone(), paged.clone()).await {
+            Ok(fetched) => {
+                for (_, found) in fetched {
+                    have_data = true;
+                    resources.extend(found);
+                }
+            }
+            Err(why) => {
+                // Pages that could not be followed still count as their first page.
+                for (_, v) in paged {
+                    resources.extend(resources_of(&v, "/prefetch", &mut notes));
+                }
+                match why {
+                    Refusal::NoServer => tracing::debug!(
+                        missing = missing.len(),
+                        "prefetch incomplete and no fhirServer with fhirAuthorization"
+                    ),
+                    Refusal::NoPatient => tracing::warn!(
+                        "prefetch incomplete and context.patientId missing or not a FHIR id"
+                    ),
+                    Refusal::NotAllowed => {
+                        state.metrics().fhir_fetch("refused");
+                        tracing::warn!(
+                            "fhirServer not on the allow-list or not http(s); not called"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for n in notes {
+        tracing::warn!(note = %n, "CDS prefetch read leniently");
+    }
+    if !have_data {
+        return Err(ApiError::PreconditionFailed(
+            "no patient data: send the prefetch listed at GET /cds-services, or fhirServer with \
+             fhirAuthorization so that restless can fetch it"
+                .to_owned(),
+        ));
+    }
+    let kb_state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        read_resources(resources, kb_state.kb(), as_of).unwrap_or_default()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("reading prefetch: {e}")))
+}

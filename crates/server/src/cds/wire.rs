@@ -1,0 +1,422 @@
+//! CDS Hooks 2.0 wire types: the hook request as read (leniently — real clients send odd
+//! shapes; every oddity is noted by JSON path, never by value, and logged), and the response
+//! types as written (strictly: required fields always, optional fields only when non-empty).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+/// A discovery response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Discovery {
+    /// The services.
+    pub services: Vec<Service>,
+}
+
+/// One CDS service.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    /// The hook it answers.
+    pub hook: String,
+    /// Human-friendly name.
+    pub title: String,
+    /// What it does.
+    pub description: String,
+    /// Its id: the last segment of its URL.
+    pub id: String,
+    /// FHIR queries the client should run ahead of time.
+    #[schema(value_type = Object)]
+    pub prefetch: serde_json::Map<String, Value>,
+    /// Notes for people integrating it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_requirements: Option<String>,
+}
+
+/// The answer to a hook call.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct CdsResponse {
+    /// Cards to show; empty when there is nothing useful to say.
+    pub cards: Vec<Card>,
+}
+
+/// A card.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Card {
+    /// Unique id, for feedback.
+    pub uuid: String,
+    /// One sentence, under 140 characters.
+    pub summary: String,
+    /// Markdown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// info | warning | critical
+    pub indicator: Indicator,
+    /// Who says so.
+    pub source: Source,
+    /// Proposed actions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
+    /// at-most-one | any; present exactly when there are suggestions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection_behavior: Option<SelectionBehavior>,
+    /// Reasons a clinician may give for not following the card.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub override_reasons: Vec<Coding>,
+    /// Where to read more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+}
+
+/// Card urgency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Indicator {
+    /// For information.
+    Info,
+    /// Worth acting on.
+    Warning,
+    /// Act now (restless never uses it: restless legs are not an emergency).
+    Critical,
+}
+
+impl Indicator {
+    /// The wire spelling.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Indicator::Info => "info",
+            Indicator::Warning => "warning",
+            Indicator::Critical => "critical",
+        }
+    }
+}
+
+/// How many suggestions may be chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelectionBehavior {
+    /// One at most.
+    AtMostOne,
+    /// Any number.
+    Any,
+}
+
+/// The source of a card.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Source {
+    /// Name shown to the user.
+    pub label: String,
+    /// Where to learn about the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// What the card is about, for analytics of feedback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Coding>,
+}
+
+/// A FHIR Coding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Coding {
+    /// Code system.
+    pub system: String,
+    /// Code.
+    pub code: String,
+    /// Text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// A link on a card.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Link {
+    /// Text.
+    pub label: String,
+    /// Absolute URL.
+    pub url: String,
+    /// absolute | smart
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A suggestion.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestion {
+    /// Text of the button.
+    pub label: String,
+    /// Unique id, for feedback.
+    pub uuid: String,
+    /// Whether restless recommends it above the others (never set: a clinical choice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_recommended: Option<bool>,
+    /// What it does.
+    pub actions: Vec<Action>,
+}
+
+/// An action of a suggestion.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    /// create | update | delete
+    #[serde(rename = "type")]
+    pub kind: ActionType,
+    /// What it does, for people.
+    pub description: String,
+    /// The resource to create or the updated resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub resource: Option<Value>,
+    /// The resource to delete, `Type/id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+}
+
+/// Kinds of action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionType {
+    /// Create a resource.
+    Create,
+    /// Replace a resource.
+    Update,
+    /// Remove a resource.
+    Delete,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests, read leniently.
+
+/// `fhirAuthorization`.
+#[derive(Debug, Clone, Default)]
+pub struct FhirAuthorization {
+    /// The bearer token for the FHIR server.
+    pub access_token: String,
+    /// Token type (`Bearer`).
+    pub token_type: String,
+}
+
+/// A hook request as far as restless uses it.
+#[derive(Debug, Clone, Default)]
+pub struct HookRequest {
+    /// `hook`.
+    pub hook: Option<String>,
+    /// `hookInstance`.
+    pub hook_instance: Option<String>,
+    /// `fhirServer`.
+    pub fhir_server: Option<String>,
+    /// `fhirAuthorization`.
+    pub fhir_authorization: Option<FhirAuthorization>,
+    /// `context.patientId`.
+    pub patient_id: Option<String>,
+    /// `context.selections` (`Type/id`).
+    pub selections: Vec<String>,
+    /// Whether `context.selections` was given.
+    pub has_selections: bool,
+    /// Resources of `context.draftOrders`.
+    pub draft_orders: Vec<Value>,
+    /// Whether `context.draftOrders` was given.
+    pub has_draft_orders: bool,
+    /// `prefetch`, key by key; `null` values kept (they mean "could not prefetch").
+    pub prefetch: Map<String, Value>,
+}
+
+fn str_at(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => {
+            notes.push(format!("{path}/{key}: a number where a string was expected; read as text"));
+            Some(n.to_string())
+        }
+        Some(_) => {
+            notes.push(format!("{path}/{key}: not a string; ignored"));
+            None
+        }
+    }
+}
+
+/// Resources of a Bundle (its `entry[].resource`), or the value itself when it is a resource;
+/// an array of resources is accepted too.
+pub fn resources_of(v: &Value, path: &str, notes: &mut Vec<String>) -> Vec<Value> {
+    match v {
+        Value::Object(o) => match o.get("resourceType").and_then(Value::as_str) {
+            Some("Bundle") => match o.get("entry") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(entries)) => entries
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| match e.get("resource") {
+                        Some(r @ Value::Object(_)) => Some(r.clone()),
+                        _ => {
+                            notes.push(format!("{path}/entry/{i}: no resource object; skipped"));
+                            None
+                        }
+                    })
+                    .collect(),
+                Some(_) => {
+                    notes.push(format!("{path}/entry: not an array; ignored"));
+                    Vec::new()
+                }
+            },
+            Some(_) => vec![v.clone()],
+            None => {
+                notes.push(format!("{path}: an object without resourceType; ignored"));
+                Vec::new()
+            }
+        },
+        Value::Array(items) => {
+            notes.push(format!("{path}: an array where a Bundle was expected; read as resources"));
+            items
+                .iter()
+                .enumerate()
+                .flat_map(|(i, item)| resources_of(item, &format!("{path}/{i}"), notes))
+                .collect()
+        }
+        Value::Null => Vec::new(),
+        _ => {
+            notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
+            Vec::new()
+        }
+    }
+}
+
+impl HookRequest {
+    /// Reads a hook request, tolerating what can be tolerated. `notes` receives one line per
+    /// oddity, naming its JSON path only.
+    ///
+    /// # Errors
+    /// The body is not a JSON object: there is nothing to read.
+    pub fn read(v: &Value, notes: &mut Vec<String>) -> Result<HookRequest, String> {
+        let Some(obj) = v.as_object() else {
+            return Err("a CDS Hooks request must be a JSON object".to_owned());
+        };
+        let mut r = HookRequest {
+            hook: str_at(obj, "hook", "", notes),
+            hook_instance: str_at(obj, "hookInstance", "", notes),
+            fhir_server: str_at(obj, "fhirServer", "", notes),
+            ..HookRequest::default()
+        };
+        if r.hook_instance.is_none() {
+            notes.push("/hookInstance: missing".to_owned());
+        }
+        match obj.get("fhirAuthorization") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(a)) => {
+                let path = "/fhirAuthorization";
+                match str_at(a, "access_token", path, notes) {
+                    Some(token) => {
+                        r.fhir_authorization = Some(FhirAuthorization {
+                            access_token: token,
+                            token_type: str_at(a, "token_type", path, notes)
+                                .unwrap_or_else(|| "Bearer".to_owned()),
+                        });
+                    }
+                    None => notes.push(format!("{path}/access_token: missing; not used")),
+                }
+            }
+            Some(_) => notes.push("/fhirAuthorization: not an object; ignored".to_owned()),
+        }
+        match obj.get("context") {
+            Some(Value::Object(c)) => {
+                r.patient_id = str_at(c, "patientId", "/context", notes);
+                match c.get("selections") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Array(items)) => {
+                        r.has_selections = true;
+                        for (i, s) in items.iter().enumerate() {
+                            match s.as_str() {
+                                Some(s) => r.selections.push(s.trim().to_owned()),
+                                None => notes.push(format!(
+                                    "/context/selections/{i}: not a string; ignored"
+                                )),
+                            }
+                        }
+                    }
+                    Some(Value::String(s)) => {
+                        notes.push(
+                            "/context/selections: a string where an array was expected".to_owned(),
+                        );
+                        r.has_selections = true;
+                        r.selections.push(s.trim().to_owned());
+                    }
+                    Some(_) => notes.push("/context/selections: not an array; ignored".to_owned()),
+                }
+                if let Some(d) = c.get("draftOrders").filter(|d| !d.is_null()) {
+                    r.has_draft_orders = true;
+                    r.draft_orders = resources_of(d, "/context/draftOrders", notes);
+                }
+            }
+            None | Some(Value::Null) => notes.push("/context: missing".to_owned()),
+            Some(_) => notes.push("/context: not an object; ignored".to_owned()),
+        }
+        match obj.get("prefetch") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(p)) => r.prefetch = p.clone(),
+            Some(_) => notes.push("/prefetch: not an object; ignored".to_owned()),
+        }
+        Ok(r)
+    }
+}
+
+/// Cuts a summary to fewer than 140 characters at a word boundary, with an ellipsis.
+#[must_use]
+pub fn summary(s: &str) -> String {
+    const MAX: usize = 139;
+    if s.chars().count() <= MAX {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(MAX - 1).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > MAX / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([' ', ',', ';', ':']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summaries_stay_under_140_characters() {
+        let long = "word ".repeat(60);
+        let s = summary(&long);
+        assert!(s.chars().count() < 140, "{}", s.chars().count());
+        assert!(s.ends_with('…'));
+        assert_eq!(summary("short"), "short");
+        let unicode = "é".repeat(200);
+        assert!(summary(&unicode).chars().count() < 140);
+    }
+
+    #[test]
+    fn odd_requests_are_read_with_notes_by_path() {
+        let v = json!({
+            "hook": "order-select",
+            "context": {"patientId": 123, "selections": "MedicationRequest/1",
+                        "draftOrders": [{"resourceType": "MedicationRequest", "id": "1"}]},
+            "prefetch": {"patient": null},
+            "fhirAuthorization": {"token_type": "Bearer"}
+        });
+        let mut notes = Vec::new();
+        let r = HookRequest::read(&v, &mut notes).unwrap();
+        assert_eq!(r.patient_id.as_deref(), Some("123"));
+        assert_eq!(r.selections, ["MedicationRequest/1"]);
+        assert_eq!(r.draft_orders.len(), 1);
+        assert!(r.fhir_authorization.is_none());
+        assert!(r.prefetch.contains_key("patient"));
+        assert!(notes.iter().any(|n| n.starts_with("/hookInstance")));
+        assert!(notes.iter().all(|n| !n.contains("123")), "{notes:?}");
+        assert!(HookRequest::read(&json!([1]), &mut notes).is_err());
+    }
+}
