@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Assess one person: a questionnaire JSON (FHIR R4 comes in a later version).
+    /// Assess one person: a questionnaire JSON, a FHIR R4 Bundle or resource, or FHIR NDJSON.
     Assess {
         /// The input file; `-` or nothing reads standard input.
         file: Option<PathBuf>,
