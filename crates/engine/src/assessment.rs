@@ -397,9 +397,9 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             strength: cause.strength,
             evidence: ev.evidence,
             missing: ev.missing.iter().map(|k| missing_name(ctx, k)).collect(),
-            advice: cause.advice.clone(),
-            references: cause.references.clone(),
-            seed: cause.seed.clone(),
+            advice: if ctx.explain { cause.advice.clone() } else { String::new() },
+            references: if ctx.explain { cause.references.clone() } else { Vec::new() },
+            seed: if ctx.explain { cause.seed.clone() } else { Vec::new() },
             alternatives: ev.alternatives,
         });
     }

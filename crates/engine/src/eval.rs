@@ -15,6 +15,8 @@ pub(crate) struct Ctx<'a> {
     pub rec: &'a PatientRecord,
     pub as_of: Date,
     pub age: Option<(u32, Provenance)>,
+    /// Whether to build evidence (a report) or only statuses (a population screen).
+    pub explain: bool,
     /// Lab results by analyte, newest first.
     labs: std::collections::HashMap<&'a str, Vec<&'a LabResult>>,
 }
@@ -59,7 +61,7 @@ impl<'a> Ctx<'a> {
         for l in labs {
             by_analyte.entry(&*l.analyte).or_default().push(l);
         }
-        Ctx { kb, rec, as_of, age: derived.age.clone(), labs: by_analyte }
+        Ctx { kb, rec, as_of, age: derived.age.clone(), explain: true, labs: by_analyte }
     }
 
     /// The answer to a question. When the input answers it more than once, the choice must not
@@ -78,6 +80,11 @@ impl<'a> Ctx<'a> {
                 rank(&x.value).partial_cmp(&rank(&y.value)).unwrap_or(std::cmp::Ordering::Equal)
             })
         })
+    }
+
+    /// Evidence items, built only when explaining.
+    fn items(&self, make: impl FnOnce() -> Vec<Evidence>) -> Vec<Evidence> {
+        if self.explain { make() } else { Vec::new() }
     }
 
     fn ev(
@@ -137,7 +144,9 @@ impl<'a> Ctx<'a> {
                     };
                     Outcome {
                         value,
-                        evidence: vec![self.ev(c, src(p), "age", format!("{age} years"), None)],
+                        evidence: self.items(|| {
+                            vec![self.ev(c, src(p), "age", format!("{age} years"), None)]
+                        }),
                         missing: None,
                     }
                 }
@@ -156,7 +165,8 @@ impl<'a> Ctx<'a> {
                     };
                     Outcome {
                         value,
-                        evidence: vec![self.ev(c, src(p), "sex", sex.name().to_owned(), None)],
+                        evidence: self
+                            .items(|| vec![self.ev(c, src(p), "sex", sex.name().to_owned(), None)]),
                         missing: None,
                     }
                 }
@@ -175,13 +185,15 @@ impl<'a> Ctx<'a> {
                     };
                     Outcome {
                         value,
-                        evidence: vec![self.ev(
-                            c,
-                            src(p),
-                            "onset-age",
-                            format!("{} years", fmt_num(*onset)),
-                            None,
-                        )],
+                        evidence: self.items(|| {
+                            vec![self.ev(
+                                c,
+                                src(p),
+                                "onset-age",
+                                format!("{} years", fmt_num(*onset)),
+                                None,
+                            )]
+                        }),
                         missing: None,
                     }
                 }
@@ -214,7 +226,9 @@ impl<'a> Ctx<'a> {
                         };
                         Outcome {
                             value,
-                            evidence: vec![self.ev(c, src(&ans.source), a.name(), shown, None)],
+                            evidence: self.items(|| {
+                                vec![self.ev(c, src(&ans.source), a.name(), shown, None)]
+                            }),
                             missing: None,
                         }
                     }
@@ -228,6 +242,9 @@ impl<'a> Ctx<'a> {
         let (current, stale) = self.labs_of(id, months);
         let key = FactKey::Lab(id.into());
         let history = |e: &mut Vec<Evidence>| {
+            if !self.explain {
+                return;
+            }
             for l in stale.iter().take(3) {
                 let mut item = self.ev(c, src(&l.source), id, l.as_read.clone(), l.date);
                 item.rule = format!(
@@ -257,11 +274,14 @@ impl<'a> Ctx<'a> {
             },
             _ => Tri::Met,
         };
-        let mut item = self.ev(c, src(&latest.source), id, latest.as_read.clone(), latest.date);
-        if latest.derived {
-            item.rule = format!("{} (value calculated by restless)", c.label);
-        }
-        Outcome { value, evidence: vec![item], missing: (value == Tri::Unknown).then_some(key) }
+        let evidence = self.items(|| {
+            let mut item = self.ev(c, src(&latest.source), id, latest.as_read.clone(), latest.date);
+            if latest.derived {
+                item.rule = format!("{} (value calculated by restless)", c.label);
+            }
+            vec![item]
+        });
+        Outcome { value, evidence, missing: (value == Tri::Unknown).then_some(key) }
     }
 
     fn condition(&self, c: &Criterion, id: &str) -> Outcome {
@@ -279,7 +299,7 @@ impl<'a> Ctx<'a> {
         let fact = FactKey::Condition(id.into());
         if counted.is_empty() {
             let mut evidence = Vec::new();
-            for f in matching.iter().take(3) {
+            for f in matching.iter().take(if self.explain { 3 } else { 0 }) {
                 let mut item =
                     self.ev(c, src(&f.source), id, format!("{} (resolved)", f.display), f.onset);
                 item.rule = format!("{} (resolved or inactive: history only)", c.label);
@@ -295,7 +315,7 @@ impl<'a> Ctx<'a> {
         }
         let evidence = counted
             .iter()
-            .take(5)
+            .take(if self.explain { 5 } else { 0 })
             .map(|f| self.ev(c, src(&f.source), id, f.display.clone(), f.onset))
             .collect();
         Outcome { value: Tri::Met, evidence, missing: None }
@@ -329,7 +349,7 @@ impl<'a> Ctx<'a> {
         }
         let evidence = matching
             .iter()
-            .take(5)
+            .take(if self.explain { 5 } else { 0 })
             .map(|m| {
                 let members: Vec<&str> = m
                     .ingredients

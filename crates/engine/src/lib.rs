@@ -17,10 +17,36 @@ pub use assessment::{
 use restless_facts::{Date, PatientRecord};
 use restless_kb::Kb;
 
+/// How much an assessment carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssessOptions {
+    /// Build the evidence trail and the text of each finding (advice, references). Off for
+    /// population screens, which need only statuses and work-up: the statuses are the same.
+    pub explain: bool,
+}
+
+impl Default for AssessOptions {
+    fn default() -> AssessOptions {
+        AssessOptions { explain: true }
+    }
+}
+
 /// Assesses one person against the knowledge base on the given date.
 #[must_use]
 pub fn assess(kb: &Kb, record: &PatientRecord, as_of: Date) -> Assessment {
+    assess_with(kb, record, as_of, AssessOptions::default())
+}
+
+/// [`assess`] with options.
+#[must_use]
+pub fn assess_with(
+    kb: &Kb,
+    record: &PatientRecord,
+    as_of: Date,
+    opts: AssessOptions,
+) -> Assessment {
     let derived = derive::derive(record, as_of);
-    let ctx = eval::Ctx::new(kb, record, &derived, as_of);
+    let mut ctx = eval::Ctx::new(kb, record, &derived, as_of);
+    ctx.explain = opts.explain;
     assessment::build(&ctx)
 }

@@ -349,6 +349,18 @@ proptest! {
         prop_assert_eq!(a.diagnosis.criteria.len(), 5);
     }
 
+    /// A population screen's assessment (no evidence, no text) reaches the same statuses,
+    /// classification and work-up as the explained one.
+    #[test]
+    fn assessment_without_explanation_has_the_same_outline((as_of, rec) in as_of().prop_flat_map(|d| (Just(d), record(d, true)))) {
+        let kb = kb();
+        let full = assess(kb, &rec, as_of);
+        let lite = restless_engine::assess_with(kb, &rec, as_of, restless_engine::AssessOptions { explain: false });
+        prop_assert_eq!(outline(&full), outline(&lite));
+        prop_assert_eq!(full.diagnosis.recorded.len(), lite.diagnosis.recorded.len());
+        prop_assert!(lite.findings.iter().all(|f| f.evidence.is_empty() && f.advice.is_empty()));
+    }
+
     #[test]
     fn assessment_ignores_the_order_of_facts((as_of, rec, shuffled) in record_and_shuffled(false)) {
         let kb = kb();

@@ -447,7 +447,12 @@ pub fn screen(
                     .map(|k| {
                         let st = &folded.patients[*k];
                         let rec = st.to_record(ids, rls_set);
-                        let a = restless_engine::assess(kb, &rec, opts.as_of);
+                        let a = restless_engine::assess_with(
+                            kb,
+                            &rec,
+                            opts.as_of,
+                            restless_engine::AssessOptions { explain: false },
+                        );
                         Row::new(k, &a, kb, st.deceased(), |analyte| st.tested(analyte, ids))
                     })
                     .collect()
