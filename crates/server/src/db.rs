@@ -1,6 +1,7 @@
 //! The server's SQLite database (`restless.sqlite3` in the data folder): the cards the CDS
-//! services issued (id, service, topic, indicator, time — no patient data) and the feedback
-//! clinicians gave on them. A write returns only after its transaction is committed with
+//! services issued (id, service, topic, indicator, time — no patient data), the feedback
+//! clinicians gave on them, and the web page's "was this useful?" answers (yes or no and the
+//! report's cause ids — no personal data). A write returns only after its transaction is committed with
 //! `synchronous = FULL`, so an acknowledged feedback record survives a crash or power loss.
 //!
 //! rusqlite is synchronous: every call runs on tokio's blocking pool, one connection behind a
@@ -15,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub const DB_FILE: &str = "restless.sqlite3";
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE card (
     uuid       TEXT PRIMARY KEY,
     service    TEXT NOT NULL,
@@ -38,7 +40,16 @@ CREATE TABLE feedback (
     received_at          TEXT NOT NULL
 );
 CREATE INDEX feedback_card ON feedback(card);
-"];
+",
+    r"
+CREATE TABLE useful (
+    id          INTEGER PRIMARY KEY,
+    useful      INTEGER NOT NULL,
+    causes      TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+",
+];
 
 /// A database error; the message names the file or the statement, never stored values.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +127,19 @@ pub struct StoredFeedback {
     pub received_at: String,
     /// The card's topic when restless issued it.
     pub topic: Option<String>,
+}
+
+/// One "was this useful?" answer from the web page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsefulFeedback {
+    /// Row id.
+    pub id: i64,
+    /// Yes or no.
+    pub useful: bool,
+    /// The report's cause ids (present or possible), sorted.
+    pub causes: Vec<String>,
+    /// When it was stored (UTC, RFC 3339).
+    pub received_at: String,
 }
 
 /// The database handle; cheap to clone.
@@ -285,6 +309,44 @@ impl Db {
                     },
                     received_at: r.get(11)?,
                     topic: r.get(12)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// Stores one "was this useful?" answer; returns after the commit.
+    ///
+    /// # Errors
+    /// SQLite failed; then nothing was stored.
+    pub async fn store_useful(&self, useful: bool, causes: Vec<String>) -> Result<(), DbError> {
+        self.with(move |c| {
+            let causes = serde_json::to_string(&causes).unwrap_or_else(|_| "[]".to_owned());
+            c.execute(
+                "INSERT INTO useful (useful, causes, received_at) VALUES (?1, ?2, ?3)",
+                params![useful, causes, now()],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// Every stored "was this useful?" answer, oldest first.
+    ///
+    /// # Errors
+    /// SQLite failed.
+    pub async fn useful_feedback(&self) -> Result<Vec<UsefulFeedback>, DbError> {
+        self.with(|c| {
+            let mut st =
+                c.prepare("SELECT id, useful, causes, received_at FROM useful ORDER BY id")?;
+            let rows = st.query_map([], |r| {
+                let causes: String = r.get(2)?;
+                Ok(UsefulFeedback {
+                    id: r.get(0)?,
+                    useful: r.get(1)?,
+                    causes: serde_json::from_str(&causes).unwrap_or_default(),
+                    received_at: r.get(3)?,
                 })
             })?;
             rows.collect()

@@ -20,6 +20,7 @@ pub mod db;
 mod error;
 pub mod metrics;
 mod state;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -100,13 +101,15 @@ pub fn router(state: AppState) -> Router {
     let assess = Router::new()
         .route("/v1/assess", post(api::assess::assess))
         .layer(DefaultBodyLimit::max(limits.cds_body_bytes));
+    // The web page for people (issue 6): uploads of FHIR Bundles need the large limit.
+    let web = web::routes().layer(DefaultBodyLimit::max(limits.cds_body_bytes));
     let rest = Router::new()
         .route("/v1/causes", get(api::causes::list))
         .route("/v1/causes/{id}", get(api::causes::show))
         .route("/openapi.json", get(api::openapi::openapi))
         .layer(DefaultBodyLimit::max(limits.rest_body_bytes));
     let timeout_secs = limits.request_timeout.as_secs();
-    let limited = cds_routes.merge(assess).merge(rest).layer(
+    let limited = cds_routes.merge(assess).merge(rest).merge(web).layer(
         ServiceBuilder::new()
             .layer(HandleErrorLayer::new(move |e: BoxError| async move {
                 overload_or_timeout(&e, timeout_secs)
