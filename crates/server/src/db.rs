@@ -1,8 +1,10 @@
 //! The server's SQLite database (`restless.sqlite3` in the data folder): the cards the CDS
 //! services issued (id, service, topic, indicator, time — no patient data), the feedback
 //! clinicians gave on them, and the web page's "was this useful?" answers (yes or no and the
-//! report's cause ids — no personal data). A write returns only after its transaction is committed with
-//! `synchronous = FULL`, so an acknowledged feedback record survives a crash or power loss.
+//! report's cause ids — no personal data). Feedback and "was this useful?" writes return only
+//! after their transaction is committed with `synchronous = FULL`, so an acknowledged record
+//! survives a crash or power loss; issued cards (analytics that link feedback to a topic) are
+//! committed with `synchronous = NORMAL` and may lose the last moments of a power cut.
 //!
 //! rusqlite is synchronous: every call runs on tokio's blocking pool, one connection behind a
 //! mutex (SQLite serialises writers anyway).
@@ -223,6 +225,9 @@ impl Db {
             return Ok(());
         }
         self.with(move |c| {
+            // Issued cards only link later feedback to a topic: they are committed without
+            // waiting for the disk (WAL, synchronous = NORMAL). Feedback switches back to FULL.
+            c.pragma_update(None, "synchronous", "NORMAL")?;
             let tx = c.transaction()?;
             let at = now();
             {
@@ -245,6 +250,8 @@ impl Db {
     /// SQLite failed; then nothing was stored.
     pub async fn store_feedback(&self, items: Vec<NewFeedback>) -> Result<usize, DbError> {
         self.with(move |c| {
+            // Acknowledged means on disk: wait for it.
+            c.pragma_update(None, "synchronous", "FULL")?;
             let tx = c.transaction()?;
             let at = now();
             {
@@ -322,6 +329,7 @@ impl Db {
     /// SQLite failed; then nothing was stored.
     pub async fn store_useful(&self, useful: bool, causes: Vec<String>) -> Result<(), DbError> {
         self.with(move |c| {
+            c.pragma_update(None, "synchronous", "FULL")?;
             let causes = serde_json::to_string(&causes).unwrap_or_else(|_| "[]".to_owned());
             c.execute(
                 "INSERT INTO useful (useful, causes, received_at) VALUES (?1, ?2, ?3)",

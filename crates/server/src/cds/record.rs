@@ -32,12 +32,17 @@ pub(crate) fn read_resources(resources: Vec<Value>, kb: &Kb, as_of: Date) -> Opt
     if entries.is_empty() {
         return None;
     }
+    // The resources are moved into one Bundle, not copied; unusable entries are removed from
+    // it in place before trying again.
+    let mut bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": [] });
+    if let Some(list) = bundle.get_mut("entry").and_then(Value::as_array_mut) {
+        list.extend(entries.into_iter().map(|r| {
+            let mut e = serde_json::Map::new();
+            e.insert("resource".to_owned(), r);
+            Value::Object(e)
+        }));
+    }
     for _ in 0..4 {
-        let bundle = json!({
-            "resourceType": "Bundle",
-            "type": "collection",
-            "entry": entries.iter().map(|r| json!({"resource": r})).collect::<Vec<_>>(),
-        });
         match restless_ingest::fhir::read(&bundle, kb, as_of) {
             Ok(ingested) => return Some(ingested.record),
             Err(IngestError::Invalid(problems)) => {
@@ -51,8 +56,11 @@ pub(crate) fn read_resources(resources: Vec<Value>, kb: &Kb, as_of: Date) -> Opt
                 if bad.is_empty() {
                     return None;
                 }
+                let Some(list) = bundle.get_mut("entry").and_then(Value::as_array_mut) else {
+                    return None;
+                };
                 let mut i = 0;
-                entries.retain(|_| {
+                list.retain(|_| {
                     i += 1;
                     !bad.contains(&(i - 1))
                 });
