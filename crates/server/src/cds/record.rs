@@ -56,9 +56,7 @@ pub(crate) fn read_resources(resources: Vec<Value>, kb: &Kb, as_of: Date) -> Opt
                 if bad.is_empty() {
                     return None;
                 }
-                let Some(list) = bundle.get_mut("entry").and_then(Value::as_array_mut) else {
-                    return None;
-                };
+                let list = bundle.get_mut("entry").and_then(Value::as_array_mut)?;
                 let mut i = 0;
                 list.retain(|_| {
                     i += 1;
