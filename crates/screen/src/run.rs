@@ -96,6 +96,22 @@ fn resolve_samples(acc: &mut Accounting, files: &[PathBuf]) {
     }
 }
 
+/// The patient a line is counted for, or `None` when it is counted as orphaned (no patient)
+/// or as another shard's.
+fn attribute(ctx: &Ctx<'_>, acc: &mut Accounting, key: Option<Box<str>>) -> Option<Box<str>> {
+    let Some(key) = key else {
+        acc.orphaned += 1;
+        return None;
+    };
+    if let Some((i, n)) = ctx.opts.shard
+        && shard_of(&key, n) != i
+    {
+        acc.skip("other shard");
+        return None;
+    }
+    Some(key)
+}
+
 struct Ctx<'a> {
     kb: &'a Kb,
     opts: &'a Options,
@@ -135,16 +151,11 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
                 if let Some((subject, warning)) =
                     fhir::irrelevant_condition(line, ctx.kb, ctx.opts.as_of)
                 {
-                    let Some(key) = subject.as_deref().and_then(key_of) else {
-                        out.acc.orphaned += 1;
+                    let Some(key) =
+                        attribute(ctx, &mut out.acc, subject.as_deref().and_then(key_of))
+                    else {
                         continue;
                     };
-                    if let Some((i, n)) = ctx.opts.shard
-                        && shard_of(&key, n) != i
-                    {
-                        out.acc.skip("other shard");
-                        continue;
-                    }
                     out.acc.irrelevant += 1;
                     if let Some(w) = warning {
                         *out.acc.warnings.entry(w).or_default() += 1;
@@ -158,16 +169,11 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
                 if let Some((subject, outcome)) =
                     fhir::simple_observation(line, ctx.kb, ctx.opts.as_of)
                 {
-                    let Some(key) = subject.as_deref().and_then(key_of) else {
-                        out.acc.orphaned += 1;
+                    let Some(key) =
+                        attribute(ctx, &mut out.acc, subject.as_deref().and_then(key_of))
+                    else {
                         continue;
                     };
-                    if let Some((i, n)) = ctx.opts.shard
-                        && shard_of(&key, n) != i
-                    {
-                        out.acc.skip("other shard");
-                        continue;
-                    }
                     match outcome {
                         fhir::SimpleOutcome::Lab(lab) => {
                             out.acc.used += 1;
@@ -219,16 +225,7 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
         } else {
             patient_key(&value)
         };
-        let Some(key) = key else {
-            out.acc.orphaned += 1;
-            continue;
-        };
-        if let Some((i, n)) = ctx.opts.shard
-            && shard_of(&key, n) != i
-        {
-            out.acc.skip("other shard");
-            continue;
-        }
+        let Some(key) = attribute(ctx, &mut out.acc, key) else { continue };
         let has_med_ref = value
             .get("medicationReference")
             .and_then(|m| m.get("reference"))
