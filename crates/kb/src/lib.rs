@@ -22,7 +22,7 @@ pub use model::{
     Analyte, Background, Cause, CauseKind, Claim, ConditionSet, Conversion, Criterion, Direction,
     Drug, DrugClass, Example, Expected, Expr, Product, Reference, Rule, Strength, Tag, Test,
 };
-pub use terminology::{MedMatch, Terminology};
+pub use terminology::{MedMatch, Terminology, words};
 
 static EMBEDDED: include_dir::Dir<'static> =
     include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../kb");

@@ -158,8 +158,10 @@ const NOT_DRUGS: &[&str] = &[
     "nasal",
 ];
 
-/// Lower-case words of a text: letters and digits, split where letters meet digits.
-pub(crate) fn words(text: &str) -> Vec<String> {
+/// Lower-case words of a text: letters and digits, split where letters meet digits. This is
+/// how the medication and condition matchers see text.
+#[must_use]
+pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut cur_digit = false;

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use restless_kb::{Kb, MedMatch};
+use restless_kb::{Kb, MedMatch, words};
 
 /// Correct brand names of dictionary drugs that are not (yet) listed as brands, so the matcher
 /// reaches them by correcting one letter: the answer is right, but only by luck. Each pair is
@@ -271,31 +271,6 @@ fn name_of(rxcui: &str) -> &'static str {
 fn kb() -> &'static Kb {
     static KB: OnceLock<Kb> = OnceLock::new();
     KB.get_or_init(|| Kb::embedded().expect("the embedded knowledge base loads"))
-}
-
-/// The words the matcher sees: lower case, letters and digits, split where letters meet digits
-/// (the same rule as the matcher's own tokenizer).
-fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut cur_digit = false;
-    for ch in text.chars() {
-        let c = ch.to_lowercase().next().unwrap_or(ch);
-        if c.is_alphanumeric() {
-            let digit = c.is_ascii_digit();
-            if !cur.is_empty() && digit != cur_digit {
-                out.push(std::mem::take(&mut cur));
-            }
-            cur_digit = digit;
-            cur.push(c);
-        } else if !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// Stands in for words that cannot affect a match: shorter than any corrected word and no
