@@ -1571,3 +1571,52 @@ fn patient_without_id_is_found_by_its_full_url() {
     assert_eq!(r.skipped("another patient"), 0);
     assert!(r.ing.warnings.is_empty(), "{:?}", r.ing.warnings);
 }
+
+/// `collect_resources` (CDS prefetch): relevant resources come out slimmed, the rest are
+/// counted, odd shapes are noted by path, and nothing about a value reaches the notes.
+#[test]
+fn collect_resources_keeps_what_the_mapper_uses_and_counts_the_rest() {
+    use restless_ingest::fhir::{LoincFilter, collect_resources};
+    let filter = LoincFilter::new(kb());
+    let bundle = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "Observation", "id": "ferritin", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "2276-4"}]},
+            "valueQuantity": {"value": 20, "unit": "ng/mL"},
+            "text": {"div": "<div>secret-narrative</div>"}}},
+        {"resource": {"resourceType": "Observation", "id": "pulse", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}}},
+        {"resource": {"resourceType": "Encounter", "id": "e1"}},
+        {"resource": {"resourceType": "OperationOutcome", "issue": []}},
+        {"resource": {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient"}}]}},
+        {"fullUrl": "urn:uuid:no-resource-SECRET"},
+        {"resource": "SECRET-not-an-object"}
+    ]});
+    let mut out = Vec::new();
+    let c = collect_resources(&bundle.to_string(), &filter, "/prefetch/observations", &mut out)
+        .unwrap();
+    let ids: Vec<&str> = out.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids, ["ferritin"]);
+    assert!(out[0].get("text").is_none(), "narrative is not kept");
+    assert_eq!((c.read, c.irrelevant), (5, 4));
+    assert_eq!(
+        c.notes,
+        [
+            "/prefetch/observations/entry/5: no resource object; skipped",
+            "/prefetch/observations/entry/6: no resource object; skipped"
+        ]
+    );
+    // A single resource, and a list of them (noted), are read too.
+    let mut out = Vec::new();
+    let patient = json!({"resourceType": "Patient", "id": "p", "birthDate": "1950-01-01"});
+    collect_resources(&patient.to_string(), &filter, "/prefetch/patient", &mut out).unwrap();
+    let list = json!([patient, {"resourceType": "Condition", "id": "c"}, 7]);
+    let c = collect_resources(&list.to_string(), &filter, "/prefetch/x", &mut out).unwrap();
+    assert_eq!(out.len(), 3);
+    assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
+    assert!(c.notes.iter().all(|n| !n.contains("SECRET")));
+    // Not JSON: an error; JSON that is no resource: a note.
+    assert!(collect_resources("{\"resourceType\": ", &filter, "/p", &mut out).is_err());
+    let c = collect_resources("\"text\"", &filter, "/p", &mut out).unwrap();
+    assert_eq!(c.notes, ["/p: neither a resource nor a Bundle; ignored"]);
+    assert_eq!(collect_resources("null", &filter, "/p", &mut out).unwrap(), Default::default());
+}

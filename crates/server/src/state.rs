@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use restless_facts::Date;
+use restless_ingest::fhir::LoincFilter;
 use restless_kb::Kb;
 
 use crate::auth::{AuthConfig, Verifier};
@@ -27,6 +28,10 @@ struct Inner {
     metrics: Metrics,
     http: reqwest::Client,
     draining: AtomicBool,
+    /// The CDS prefetch templates (built once from the knowledge base).
+    templates: Vec<(&'static str, String)>,
+    /// Finds the Observations restless uses in prefetched text.
+    loinc: LoincFilter,
 }
 
 /// The state cannot be built.
@@ -64,7 +69,6 @@ impl AppState {
         let base_url = config.base_url();
         Ok(AppState {
             inner: Arc::new(Inner {
-                kb,
                 db,
                 verifier,
                 config,
@@ -72,8 +76,23 @@ impl AppState {
                 metrics: Metrics::default(),
                 http,
                 draining: AtomicBool::new(false),
+                templates: crate::cds::discovery::prefetch_templates(&kb),
+                loinc: LoincFilter::new(&kb),
+                kb,
             }),
         })
+    }
+
+    /// The CDS prefetch templates, by key.
+    #[must_use]
+    pub(crate) fn prefetch_templates(&self) -> &[(&'static str, String)] {
+        &self.inner.templates
+    }
+
+    /// The filter that finds relevant Observations in raw text.
+    #[must_use]
+    pub(crate) fn loinc_filter(&self) -> &LoincFilter {
+        &self.inner.loinc
     }
 
     /// The knowledge base.

@@ -192,6 +192,114 @@ pub fn read_text(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestErr
     Ok(ing)
 }
 
+/// How [`collect_resources`] went through one piece of FHIR JSON text.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Collected {
+    /// Resources seen, relevant or not.
+    pub read: usize,
+    /// Resources of a type, or Observations with codes, that restless does not use: skipped
+    /// unparsed.
+    pub irrelevant: usize,
+    /// Oddities of shape, one line each, naming JSON paths below the `path` given (never
+    /// values).
+    pub notes: Vec<String>,
+}
+
+/// Collects the resources restless may use from FHIR JSON text — a Bundle (its
+/// `entry[].resource`), a single resource, or a JSON list of either — appending them to `out`
+/// parsed with [`slim_resource`]. Entries of irrelevant types, and Observations without a
+/// LOINC code in use, are counted and never parsed; Bundles inside Bundles are not opened.
+/// Lenient: a shape that cannot be read is noted (by path) and skipped.
+///
+/// # Errors
+/// The text is not JSON at all.
+pub fn collect_resources(
+    text: &str,
+    filter: &LoincFilter,
+    path: &str,
+    out: &mut Vec<Value>,
+) -> Result<Collected, serde_json::Error> {
+    let mut c = Collected::default();
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let items: Vec<&RawValue> = serde_json::from_str(text)?;
+        c.notes.push(format!("{path}: an array where a Bundle was expected; read as resources"));
+        for (i, item) in items.iter().enumerate() {
+            collect_one(item.get(), filter, &format!("{path}/{i}"), true, out, &mut c)?;
+        }
+    } else if trimmed.starts_with('{') {
+        collect_one(text, filter, path, true, out, &mut c)?;
+    } else if trimmed != "null" {
+        // Validates the text, so that only JSON reaches here.
+        serde_json::from_str::<serde::de::IgnoredAny>(text)?;
+        c.notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
+    }
+    Ok(c)
+}
+
+fn collect_one(
+    text: &str,
+    filter: &LoincFilter,
+    path: &str,
+    open_bundle: bool,
+    out: &mut Vec<Value>,
+    c: &mut Collected,
+) -> Result<(), serde_json::Error> {
+    if !text.trim_start().starts_with('{') {
+        c.notes.push(format!("{path}: not a JSON object; ignored"));
+        return Ok(());
+    }
+    let head = match serde_json::from_str::<Head<'_>>(text) {
+        Ok(h) => h,
+        Err(e) if e.is_data() => {
+            c.notes.push(format!("{path}: not a FHIR resource; ignored"));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    match head.resource_type.as_deref() {
+        None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
+        Some("Bundle") if open_bundle => {
+            let Some(entries) = head.entry else { return Ok(()) };
+            if entries.get() == "null" {
+                return Ok(());
+            }
+            let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(entries.get()) else {
+                c.notes.push(format!("{path}/entry: not an array; ignored"));
+                return Ok(());
+            };
+            for (i, e) in entries.iter().enumerate() {
+                let resource =
+                    serde_json::from_str::<Entry<'_>>(e.get()).ok().and_then(|e| e.resource);
+                match resource {
+                    Some(r) if r.get().starts_with('{') => {
+                        let at = format!("{path}/entry/{i}/resource");
+                        collect_one(r.get(), filter, &at, false, out, c)?;
+                    }
+                    _ => c.notes.push(format!("{path}/entry/{i}: no resource object; skipped")),
+                }
+            }
+        }
+        Some(t) => {
+            c.read += 1;
+            let relevant = match t {
+                "Observation" => filter.relevant(text.as_bytes()),
+                "Bundle" => false,
+                t => is_relevant_type(t),
+            };
+            if !relevant {
+                c.irrelevant += 1;
+                return Ok(());
+            }
+            match slim_resource(text.as_bytes()) {
+                Ok(v) => out.push(v),
+                Err(_) => c.notes.push(format!("{path}: not readable; skipped")),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether the mapper reads a top-level field of a resource.
 fn kept_field(key: &str) -> bool {
     const EXACT: &[&str] = &[

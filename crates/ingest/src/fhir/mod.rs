@@ -13,7 +13,8 @@ mod map;
 mod value;
 
 pub use fast::{
-    LoincFilter, SimpleOutcome, irrelevant_condition, read_text, simple_observation, slim_resource,
+    Collected, LoincFilter, SimpleOutcome, collect_resources, irrelevant_condition, read_text,
+    simple_observation, slim_resource,
 };
 
 use std::collections::BTreeMap;

@@ -34,7 +34,7 @@ struct Target {
     patient: String,
 }
 
-fn target(state: &AppState, req: &HookRequest) -> Result<Target, Refusal> {
+fn target(state: &AppState, req: &HookRequest<'_>) -> Result<Target, Refusal> {
     let (Some(server), Some(auth)) = (&req.fhir_server, &req.fhir_authorization) else {
         return Err(Refusal::NoServer);
     };
@@ -140,7 +140,7 @@ async fn follow(
 /// absent.
 pub(crate) async fn fetch(
     state: &AppState,
-    req: &HookRequest,
+    req: &HookRequest<'_>,
     missing: Vec<(String, String)>,
     paged: Vec<(String, Value)>,
 ) -> Result<Vec<(String, Vec<Value>)>, Refusal> {

@@ -12,10 +12,10 @@ use restless_facts::{Date, PatientRecord};
 use serde_json::Value;
 
 use super::cards::{self, Ctx};
-use super::discovery::{ORDER_SELECT, hook_of, prefetch_templates};
+use super::discovery::{ORDER_SELECT, hook_of};
 use super::fetch::{Refusal, fetch, is_fhir_id};
 use super::record::{draft_medications, read_resources};
-use super::wire::{CdsResponse, HookRequest, resources_of};
+use super::wire::{CdsResponse, HookRequest, ReadError, resources_of};
 use crate::auth::{AuthError, Claims};
 use crate::db::IssuedCard;
 use crate::error::{ApiError, Problem, body_rejection};
@@ -56,11 +56,14 @@ pub(crate) async fn authenticate(
 
 /// Parses a JSON body, reporting syntax errors with line and column.
 pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        ApiError::Syntax { line: e.line(), column: e.column(), message }
-    })
+    serde_json::from_slice(body).map_err(|e| syntax_error(&e))
+}
+
+/// A JSON syntax error as a 400 naming the line and column.
+fn syntax_error(e: &serde_json::Error) -> ApiError {
+    let message = e.to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    ApiError::Syntax { line: e.line(), column: e.column(), message }
 }
 
 /// Call a CDS service.
@@ -94,10 +97,14 @@ pub(crate) async fn call(
     };
     authenticate(&state, &headers, &[&format!("/cds-services/{id}")]).await?;
     let body = body.map_err(|e| body_rejection(&e, state.config().limits.cds_body_bytes))?;
-    let value = parse_json(&body)?;
     let mut notes = Vec::new();
-    let req = HookRequest::read(&value, &mut notes)
-        .map_err(|detail| ApiError::BadRequest { detail, errors: Vec::new() })?;
+    let req = HookRequest::read(&body, &mut notes).map_err(|e| match e {
+        ReadError::Syntax(e) => syntax_error(&e),
+        ReadError::NotObject => ApiError::BadRequest {
+            detail: "a CDS Hooks request must be a JSON object".to_owned(),
+            errors: Vec::new(),
+        },
+    })?;
     if let Some(h) = &req.hook
         && h != hook
     {
@@ -109,18 +116,13 @@ pub(crate) async fn call(
     let as_of = state.today();
     let patient_id = req.patient_id.as_deref().filter(|p| is_fhir_id(p));
     let ctx = Ctx { kb: state.kb(), base_url: state.base_url(), as_of, patient_id };
+    // The work below is a fraction of a millisecond of CPU: it runs on the request's own task
+    // (a hand-off to the blocking pool cost more than it saved; the concurrency limit keeps
+    // the workers from being swamped).
     let cards = if hook == "patient-view" {
         let record = gather(&state, &req, as_of).await?;
-        let st = state.clone();
-        let patient = patient_id.map(str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            let ctx =
-                Ctx { kb: st.kb(), base_url: st.base_url(), as_of, patient_id: patient.as_deref() };
-            let a = restless_engine::assess(st.kb(), &record, as_of);
-            cards::patient_view(&ctx, &a, &record)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("patient-view task: {e}")))?
+        let a = restless_engine::assess(ctx.kb, &record, as_of);
+        cards::patient_view(&ctx, &a, &record)
     } else {
         if !req.has_draft_orders {
             tracing::warn!(service = %id, "CDS request without context.draftOrders: no cards");
@@ -142,26 +144,15 @@ pub(crate) async fn call(
             Vec::new()
         } else {
             let record = gather(&state, &req, as_of).await?;
-            let st = state.clone();
-            let patient = patient_id.map(str::to_owned);
-            tokio::task::spawn_blocking(move || {
-                let ctx = Ctx {
-                    kb: st.kb(),
-                    base_url: st.base_url(),
-                    as_of,
-                    patient_id: patient.as_deref(),
-                };
-                let baseline = restless_engine::assess(st.kb(), &record, as_of);
-                if !cards::has_rls(&baseline) {
-                    return Vec::new();
-                }
+            let baseline = restless_engine::assess(ctx.kb, &record, as_of);
+            if cards::has_rls(&baseline) {
                 let mut with = record;
                 with.medications.extend(drafts.iter().map(|d| d.fact.clone()));
-                let after = restless_engine::assess(st.kb(), &with, as_of);
+                let after = restless_engine::assess(ctx.kb, &with, as_of);
                 cards::draft_orders(&ctx, &baseline, &after, &drafts)
-            })
-            .await
-            .map_err(|e| ApiError::Internal(format!("order task: {e}")))?
+            } else {
+                Vec::new()
+            }
         }
     };
     for c in &cards {
@@ -176,10 +167,7 @@ pub(crate) async fn call(
             indicator: c.indicator.name().to_owned(),
         })
         .collect();
-    if let Err(e) = state.db().record_cards(issued).await {
-        // The cards still help the clinician; only feedback analytics lose their topic.
-        tracing::error!(error = %e, "issued cards not recorded");
-    }
+    state.db().record_cards(issued);
     tracing::info!(service = %id, cards = cards.len(), "CDS call answered");
     Ok(Json(CdsResponse { cards }))
 }
@@ -199,39 +187,40 @@ fn short_name(h: &str) -> &str {
 /// 412 when no data at all could be obtained.
 async fn gather(
     state: &AppState,
-    req: &HookRequest,
+    req: &HookRequest<'_>,
     as_of: Date,
 ) -> Result<PatientRecord, ApiError> {
-    let templates = prefetch_templates(state.kb());
+    let templates = state.prefetch_templates();
     let mut notes = Vec::new();
+    // Prefetched JSON text, read below without building what restless does not use.
+    let mut texts: Vec<(String, &str)> = Vec::new();
+    // Resources obtained as trees: pages followed and resources fetched.
     let mut resources: Vec<Value> = Vec::new();
     let mut have_data = false;
     let mut missing = Vec::new();
     let mut paged = Vec::new();
-    for (key, template) in &templates {
-        match req.prefetch.get(*key) {
-            None | Some(Value::Null) => missing.push(((*key).to_owned(), template.clone())),
-            Some(v) => {
+    for (key, template) in templates {
+        match req.prefetch.get(*key).map(|raw| raw.get()) {
+            None | Some("null") => missing.push(((*key).to_owned(), template.clone())),
+            Some(text) => {
                 have_data = true;
-                let has_next = v.get("link").and_then(Value::as_array).is_some_and(|links| {
-                    links.iter().any(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
-                });
-                if has_next && req.fhir_authorization.is_some() {
-                    paged.push(((*key).to_owned(), v.clone()));
-                } else {
-                    resources.extend(resources_of(v, &format!("/prefetch/{key}"), &mut notes));
+                // Further pages matter only when restless may follow them.
+                let paging = req.fhir_authorization.is_some()
+                    && memchr::memmem::find(text.as_bytes(), b"\"next\"").is_some();
+                let v = if paging { serde_json::from_str::<Value>(text).ok() } else { None };
+                match v.filter(has_next_link) {
+                    Some(v) => paged.push(((*key).to_owned(), v)),
+                    None => texts.push((format!("/prefetch/{key}"), text)),
                 }
             }
         }
     }
     // Prefetch under other keys (a client's own template names) is data too.
-    for (key, v) in &req.prefetch {
-        if templates.iter().any(|(k, _)| k == key) || v.is_null() {
+    for (key, raw) in &req.prefetch {
+        if templates.iter().any(|(k, _)| k == key) || raw.get() == "null" {
             continue;
         }
-        let found = resources_of(v, "/prefetch/(other key)", &mut notes);
-        have_data |= !found.is_empty();
-        resources.extend(found);
+        texts.push(("/prefetch/(other key)".to_owned(), raw.get()));
     }
     if !missing.is_empty() || !paged.is_empty() {
         match fetch(state, req, missing.clone(), paged.clone()).await {
@@ -264,6 +253,22 @@ async fn gather(
             }
         }
     }
+    for (path, text) in &texts {
+        // The body was checked to be JSON as a whole, so this does not fail in practice.
+        match restless_ingest::fhir::collect_resources(
+            text,
+            state.loinc_filter(),
+            path,
+            &mut resources,
+        ) {
+            Ok(c) => {
+                // (Template keys counted already, even when empty.)
+                have_data |= c.read > 0;
+                notes.extend(c.notes);
+            }
+            Err(_) => notes.push(format!("{path}: not JSON; ignored")),
+        }
+    }
     for n in notes {
         tracing::warn!(note = %n, "CDS prefetch read leniently");
     }
@@ -274,10 +279,12 @@ async fn gather(
                 .to_owned(),
         ));
     }
-    let kb_state = state.clone();
-    tokio::task::spawn_blocking(move || {
-        read_resources(resources, kb_state.kb(), as_of).unwrap_or_default()
+    Ok(read_resources(resources, state.kb(), as_of).unwrap_or_default())
+}
+
+/// Whether a Bundle has a `next` link.
+fn has_next_link(v: &Value) -> bool {
+    v.get("link").and_then(Value::as_array).is_some_and(|links| {
+        links.iter().any(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
     })
-    .await
-    .map_err(|e| ApiError::Internal(format!("reading prefetch: {e}")))
 }

@@ -2,7 +2,10 @@
 //! shapes; every oddity is noted by JSON path, never by value, and logged), and the response
 //! types as written (strictly: required fields always, optional fields only when non-empty).
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
@@ -200,9 +203,10 @@ pub struct FhirAuthorization {
     pub token_type: String,
 }
 
-/// A hook request as far as restless uses it.
+/// A hook request as far as restless uses it. The prefetch stays the text it came as, borrowed
+/// from the body: it is read later without building a tree of what restless does not use.
 #[derive(Debug, Clone, Default)]
-pub struct HookRequest {
+pub struct HookRequest<'a> {
     /// `hook`.
     pub hook: Option<String>,
     /// `hookInstance`.
@@ -221,8 +225,35 @@ pub struct HookRequest {
     pub draft_orders: Vec<Value>,
     /// Whether `context.draftOrders` was given.
     pub has_draft_orders: bool,
-    /// `prefetch`, key by key; `null` values kept (they mean "could not prefetch").
-    pub prefetch: Map<String, Value>,
+    /// `prefetch`, key by key, as JSON text; `null` values kept (they mean "could not
+    /// prefetch").
+    pub prefetch: BTreeMap<String, &'a RawValue>,
+}
+
+/// The top level of a hook request: the small members parsed, the prefetch kept as text.
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(default)]
+    hook: Option<Value>,
+    #[serde(rename = "hookInstance", default)]
+    hook_instance: Option<Value>,
+    #[serde(rename = "fhirServer", default)]
+    fhir_server: Option<Value>,
+    #[serde(rename = "fhirAuthorization", default)]
+    fhir_authorization: Option<Value>,
+    #[serde(default)]
+    context: Option<Value>,
+    #[serde(borrow, default)]
+    prefetch: Option<&'a RawValue>,
+}
+
+/// Why a body is not a hook request at all.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not JSON.
+    Syntax(serde_json::Error),
+    /// JSON, but not an object.
+    NotObject,
 }
 
 fn str_at(
@@ -290,16 +321,45 @@ pub fn resources_of(v: &Value, path: &str, notes: &mut Vec<String>) -> Vec<Value
     }
 }
 
-impl HookRequest {
-    /// Reads a hook request, tolerating what can be tolerated. `notes` receives one line per
-    /// oddity, naming its JSON path only.
+impl<'a> HookRequest<'a> {
+    /// Reads a hook request from its body, tolerating what can be tolerated. `notes` receives
+    /// one line per oddity, naming its JSON path only. The whole body is checked to be JSON.
     ///
     /// # Errors
-    /// The body is not a JSON object: there is nothing to read.
-    pub fn read(v: &Value, notes: &mut Vec<String>) -> Result<HookRequest, String> {
-        let Some(obj) = v.as_object() else {
-            return Err("a CDS Hooks request must be a JSON object".to_owned());
-        };
+    /// The body is not JSON, or not a JSON object: there is nothing to read.
+    pub fn read(body: &'a [u8], notes: &mut Vec<String>) -> Result<HookRequest<'a>, ReadError> {
+        let starts_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if !starts_object {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(ReadError::Syntax)?;
+            return Err(ReadError::NotObject);
+        }
+        // Every member is read as any JSON, so only syntax (or a repeated member) fails here.
+        let top: Top<'a> = serde_json::from_slice(body).map_err(ReadError::Syntax)?;
+        let mut obj = Map::new();
+        for (k, v) in [
+            ("hook", top.hook),
+            ("hookInstance", top.hook_instance),
+            ("fhirServer", top.fhir_server),
+            ("fhirAuthorization", top.fhir_authorization),
+            ("context", top.context),
+        ] {
+            if let Some(v) = v {
+                obj.insert(k.to_owned(), v);
+            }
+        }
+        let mut r = Self::read_members(&obj, notes);
+        match top.prefetch {
+            None => {}
+            Some(p) if p.get() == "null" => {}
+            Some(p) => match serde_json::from_str::<BTreeMap<String, &'a RawValue>>(p.get()) {
+                Ok(map) => r.prefetch = map,
+                Err(_) => notes.push("/prefetch: not an object; ignored".to_owned()),
+            },
+        }
+        Ok(r)
+    }
+
+    fn read_members(obj: &Map<String, Value>, notes: &mut Vec<String>) -> HookRequest<'a> {
         let mut r = HookRequest {
             hook: str_at(obj, "hook", "", notes),
             hook_instance: str_at(obj, "hookInstance", "", notes),
@@ -359,12 +419,7 @@ impl HookRequest {
             None | Some(Value::Null) => notes.push("/context: missing".to_owned()),
             Some(_) => notes.push("/context: not an object; ignored".to_owned()),
         }
-        match obj.get("prefetch") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(p)) => r.prefetch = p.clone(),
-            Some(_) => notes.push("/prefetch: not an object; ignored".to_owned()),
-        }
-        Ok(r)
+        r
     }
 }
 
@@ -409,7 +464,8 @@ mod tests {
             "fhirAuthorization": {"token_type": "Bearer"}
         });
         let mut notes = Vec::new();
-        let r = HookRequest::read(&v, &mut notes).unwrap();
+        let body = serde_json::to_vec(&v).unwrap();
+        let r = HookRequest::read(&body, &mut notes).unwrap();
         assert_eq!(r.patient_id.as_deref(), Some("123"));
         assert_eq!(r.selections, ["MedicationRequest/1"]);
         assert_eq!(r.draft_orders.len(), 1);
@@ -417,6 +473,16 @@ mod tests {
         assert!(r.prefetch.contains_key("patient"));
         assert!(notes.iter().any(|n| n.starts_with("/hookInstance")));
         assert!(notes.iter().all(|n| !n.contains("123")), "{notes:?}");
-        assert!(HookRequest::read(&json!([1]), &mut notes).is_err());
+        assert!(matches!(HookRequest::read(b"[1]", &mut notes), Err(ReadError::NotObject)));
+        assert!(matches!(HookRequest::read(b"{\"hook\": ", &mut notes), Err(ReadError::Syntax(_))));
+        // Prefetch values stay text; a prefetch that is not an object is noted.
+        let r =
+            HookRequest::read(br#"{"prefetch": {"p": {"resourceType": "Patient"}}}"#, &mut notes)
+                .unwrap();
+        assert_eq!(r.prefetch["p"].get(), r#"{"resourceType": "Patient"}"#);
+        let mut notes = Vec::new();
+        let r = HookRequest::read(br#"{"prefetch": [1], "context": {}}"#, &mut notes).unwrap();
+        assert!(r.prefetch.is_empty());
+        assert!(notes.iter().any(|n| n == "/prefetch: not an object; ignored"), "{notes:?}");
     }
 }
