@@ -1609,10 +1609,20 @@ fn collect_resources_keeps_what_the_mapper_uses_and_counts_the_rest() {
     let mut out = Vec::new();
     let patient = json!({"resourceType": "Patient", "id": "p", "birthDate": "1950-01-01"});
     collect_resources(&patient.to_string(), &filter, "/prefetch/patient", &mut out).unwrap();
-    let list = json!([patient, {"resourceType": "Condition", "id": "c"}, 7]);
-    let c = collect_resources(&list.to_string(), &filter, "/prefetch/x", &mut out).unwrap();
-    assert_eq!(out.len(), 3);
-    assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
+    // resourceType need not come first; a Bundle whose entry is not a list is noted.
+    let late = r#"[{"id": "late", "resourceType": "Condition"}, 7,
+                   {"resourceType": "Bundle", "entry": {"resource": {}}}]"#;
+    let c = collect_resources(late, &filter, "/prefetch/x", &mut out).unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1]["id"], "late");
+    assert_eq!(
+        c.notes,
+        [
+            "/prefetch/x: an array where a Bundle was expected; read as resources",
+            "/prefetch/x/1: not a JSON object; ignored",
+            "/prefetch/x/2/entry: not an array; ignored"
+        ]
+    );
     assert!(c.notes.iter().all(|n| !n.contains("SECRET")));
     // Not JSON: an error; JSON that is no resource: a note.
     assert!(collect_resources("{\"resourceType\": ", &filter, "/p", &mut out).is_err());

@@ -151,6 +151,10 @@ pub struct UsefulFeedback {
 /// cards are still answered; only their feedback analytics lose a topic) and a warning says so.
 const MAX_QUEUED_CARDS: usize = 100_000;
 
+/// How long queued cards wait for others before they are written together. A crash loses at
+/// most this much card history (never feedback, which is written before it is acknowledged).
+const CARD_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The database handle; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -273,28 +277,36 @@ impl Db {
         q.scheduled = true;
         drop(q);
         let db = self.clone();
-        tokio::task::spawn_blocking(move || {
-            loop {
-                let mut guard = db.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let written = match guard.as_mut() {
-                    Some(c) => db.write_queued(c),
-                    None => Ok(0),
-                };
-                drop(guard);
-                if let Err(e) = written {
-                    // The cards still helped the clinician; only feedback analytics lose
-                    // their topic.
-                    tracing::error!(error = %e, "issued cards not recorded");
-                }
-                // Stop only when nothing was queued meanwhile, deciding under the queue's lock
-                // so that a card queued now finds either this writer running or none.
-                let mut q = db.cards.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if q.pending.is_empty() {
-                    q.scheduled = false;
-                    break;
-                }
-            }
+        tokio::spawn(async move {
+            // A short wait gathers the cards of many calls into one transaction.
+            tokio::time::sleep(CARD_BATCH_WAIT).await;
+            // (The task is detached: if the runtime stops first, `close` writes the queue.)
+            drop(tokio::task::spawn_blocking(move || db.write_all_queued()));
         });
+    }
+
+    /// The background writer: writes batches until the queue is empty.
+    fn write_all_queued(&self) {
+        loop {
+            let mut guard = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let written = match guard.as_mut() {
+                Some(c) => self.write_queued(c),
+                None => Ok(0),
+            };
+            drop(guard);
+            if let Err(e) = written {
+                // The cards still helped the clinician; only feedback analytics lose their
+                // topic.
+                tracing::error!(error = %e, "issued cards not recorded");
+            }
+            // Stop only when nothing was queued meanwhile, deciding under the queue's lock so
+            // that a card queued now finds either this writer running or none.
+            let mut q = self.cards.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if q.pending.is_empty() {
+                q.scheduled = false;
+                break;
+            }
+        }
     }
 
     /// Writes the queued cards in one transaction, holding the connection (so that when a

@@ -249,34 +249,36 @@ fn collect_one(
         c.notes.push(format!("{path}: not a JSON object; ignored"));
         return Ok(());
     }
-    let head = match serde_json::from_str::<Head<'_>>(text) {
-        Ok(h) => h,
-        Err(e) if e.is_data() => {
-            c.notes.push(format!("{path}: not a FHIR resource; ignored"));
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    match head.resource_type.as_deref() {
-        None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
-        Some("Bundle") if open_bundle => {
-            let Some(entries) = head.entry else { return Ok(()) };
-            if entries.get() == "null" {
+    let kind = match peek_type(text) {
+        Some(t) => Some(Cow::Borrowed(t)),
+        None => match serde_json::from_str::<TypeOnly<'_>>(text) {
+            Ok(t) => t.resource_type,
+            Err(e) if e.is_data() => {
+                c.notes.push(format!("{path}: not a FHIR resource; ignored"));
                 return Ok(());
             }
-            let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(entries.get()) else {
-                c.notes.push(format!("{path}/entry: not an array; ignored"));
-                return Ok(());
-            };
-            for (i, e) in entries.iter().enumerate() {
-                let resource =
-                    serde_json::from_str::<Entry<'_>>(e.get()).ok().and_then(|e| e.resource);
-                match resource {
-                    Some(r) if r.get().starts_with('{') => {
-                        let at = format!("{path}/entry/{i}/resource");
-                        collect_one(r.get(), filter, &at, false, out, c)?;
+            Err(e) => return Err(e),
+        },
+    };
+    match kind.as_deref() {
+        None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
+        Some("Bundle") if open_bundle => {
+            let bundle: BundleEntries<'_> = serde_json::from_str(text)?;
+            match bundle.entry {
+                Lenient::Absent => {}
+                Lenient::Other => c.notes.push(format!("{path}/entry: not an array; ignored")),
+                Lenient::List(entries) => {
+                    for (i, e) in entries.iter().enumerate() {
+                        match e.0 {
+                            Some(r) if r.get().starts_with('{') => {
+                                let at = format!("{path}/entry/{i}/resource");
+                                collect_one(r.get(), filter, &at, false, out, c)?;
+                            }
+                            _ => c
+                                .notes
+                                .push(format!("{path}/entry/{i}: no resource object; skipped")),
+                        }
                     }
-                    _ => c.notes.push(format!("{path}/entry/{i}: no resource object; skipped")),
                 }
             }
         }
@@ -293,11 +295,141 @@ fn collect_one(
             }
             match slim_resource(text.as_bytes()) {
                 Ok(v) => out.push(v),
-                Err(_) => c.notes.push(format!("{path}: not readable; skipped")),
+                Err(e) if e.is_data() => c.notes.push(format!("{path}: not readable; skipped")),
+                Err(e) => return Err(e),
             }
         }
     }
     Ok(())
+}
+
+/// The resource type of a resource written the usual way, with `resourceType` first and
+/// without escapes; `None` otherwise (the caller then parses).
+fn peek_type(text: &str) -> Option<&str> {
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix("\"resourceType\"")?.trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let end = rest.find(['"', '\\'])?;
+    (rest.as_bytes().get(end) == Some(&b'"')).then(|| &rest[..end])
+}
+
+/// A Bundle's entries, read in one pass without parsing the resources.
+#[derive(Deserialize)]
+struct BundleEntries<'a> {
+    #[serde(borrow, default)]
+    entry: Lenient<'a>,
+}
+
+/// A member that should be a list of entries: `Other` when it is not.
+#[derive(Default)]
+enum Lenient<'a> {
+    #[default]
+    Absent,
+    Other,
+    List(Vec<LenientEntry<'a>>),
+}
+
+/// A Bundle entry: its `resource` as text, when the entry is an object that has one.
+struct LenientEntry<'a>(Option<&'a RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Lenient<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut list = Vec::with_capacity(s.size_hint().unwrap_or(0));
+                while let Some(e) = s.next_element::<LenientEntry<'de>>()? {
+                    list.push(e);
+                }
+                Ok(Lenient::List(list))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                while m.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient::Absent)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Lenient::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for LenientEntry<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LenientEntry<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut resource = None;
+                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                    if k == "resource" {
+                        resource = Some(m.next_value::<&'de RawValue>()?);
+                    } else {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(LenientEntry(resource))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Self::Value, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(LenientEntry(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(LenientEntry(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LenientEntry(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(LenientEntry(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(LenientEntry(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LenientEntry(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(LenientEntry(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Whether the mapper reads a top-level field of a resource.

@@ -244,7 +244,67 @@ struct Top<'a> {
     #[serde(default)]
     context: Option<Value>,
     #[serde(borrow, default)]
-    prefetch: Option<&'a RawValue>,
+    prefetch: Prefetch<'a>,
+}
+
+/// The `prefetch` member, read in the same pass as the rest: each value kept as text.
+#[derive(Default)]
+enum Prefetch<'a> {
+    /// Absent or `null`.
+    #[default]
+    None,
+    /// Not an object.
+    Other,
+    /// Key by key.
+    Map(BTreeMap<String, &'a RawValue>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Prefetch<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Prefetch<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut map = BTreeMap::new();
+                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+                    map.insert(k, v);
+                }
+                Ok(Prefetch::Map(map))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Self::Value, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Prefetch::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Prefetch::None)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Prefetch::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Prefetch::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Prefetch::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Prefetch::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Prefetch::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Why a body is not a hook request at all.
@@ -349,12 +409,9 @@ impl<'a> HookRequest<'a> {
         }
         let mut r = Self::read_members(&obj, notes);
         match top.prefetch {
-            None => {}
-            Some(p) if p.get() == "null" => {}
-            Some(p) => match serde_json::from_str::<BTreeMap<String, &'a RawValue>>(p.get()) {
-                Ok(map) => r.prefetch = map,
-                Err(_) => notes.push("/prefetch: not an object; ignored".to_owned()),
-            },
+            Prefetch::None => {}
+            Prefetch::Map(map) => r.prefetch = map,
+            Prefetch::Other => notes.push("/prefetch: not an object; ignored".to_owned()),
         }
         Ok(r)
     }
