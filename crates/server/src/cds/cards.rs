@@ -80,8 +80,54 @@ impl Ctx<'_> {
     }
 }
 
+/// A suggestion's id: random.
 fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// Marks a card id written by [`card_uuid`] (high nibble of byte 11).
+const CARD_MARK: u8 = 0xB0;
+
+/// FNV-1a, 32 bits: a stable fingerprint of a topic code (not a secret).
+fn fingerprint(topic: &str) -> u32 {
+    topic.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+/// A card's id: a UUID (RFC 9562 version 8) that carries, beside 82 random bits, the card's
+/// indicator and a fingerprint of its topic. Feedback on the card then says what it was about
+/// without restless keeping any record of the cards it issues.
+pub fn card_uuid(topic: &str, indicator: Indicator) -> String {
+    let mut b = uuid::Uuid::new_v4().into_bytes();
+    let code = match indicator {
+        Indicator::Info => 0,
+        Indicator::Warning => 1,
+        Indicator::Critical => 2,
+    };
+    b[11] = CARD_MARK | code;
+    b[12..16].copy_from_slice(&fingerprint(topic).to_be_bytes());
+    uuid::Uuid::new_v8(b).to_string()
+}
+
+/// The topic (a cause id of the knowledge base, or [`IRON_WORKUP`]) and indicator of a card
+/// issued by restless, from its id; `None` for any other id.
+#[must_use]
+pub fn card_of_uuid(kb: &Kb, id: &str) -> Option<(String, Indicator)> {
+    let u = uuid::Uuid::parse_str(id.trim()).ok()?;
+    let b = u.as_bytes();
+    if u.get_version_num() != 8 || b[11] & 0xF0 != CARD_MARK {
+        return None;
+    }
+    let indicator = match b[11] & 0x0F {
+        0 => Indicator::Info,
+        1 => Indicator::Warning,
+        2 => Indicator::Critical,
+        _ => return None,
+    };
+    let print = u32::from_be_bytes([b[12], b[13], b[14], b[15]]);
+    let topic = std::iter::once(IRON_WORKUP)
+        .chain(kb.causes().iter().map(|c| c.id.as_str()))
+        .find(|t| fingerprint(t) == print)?;
+    Some((topic.to_owned(), indicator))
 }
 
 /// Escapes text from a patient's record for Markdown.
@@ -206,7 +252,7 @@ fn finding_card(ctx: &Ctx<'_>, f: &Finding, headline: String, extra: &str) -> Ca
     detail.push_str(extra);
     let _ = write!(detail, "{}\n\nStrength of the evidence: **{}**.", f.advice, f.strength.name());
     Card {
-        uuid: uuid(),
+        uuid: card_uuid(&f.cause, indicator(f.strength)),
         summary: summary(&headline),
         detail: Some(detail),
         indicator: indicator(f.strength),
@@ -348,7 +394,7 @@ fn iron_workup(ctx: &Ctx<'_>, rec: &PatientRecord) -> Option<Card> {
     };
     let name = "Iron studies for restless legs";
     Some(Card {
-        uuid: uuid(),
+        uuid: card_uuid(IRON_WORKUP, Indicator::Info),
         summary: summary(&headline),
         detail: Some(detail),
         indicator: Indicator::Info,
@@ -492,7 +538,7 @@ pub(crate) fn draft_orders(
             });
             let verb = if f.strength == Strength::Contested { "may" } else { "can" };
             cards.push(Card {
-                uuid: uuid(),
+                uuid: card_uuid(&f.cause, indicator(f.strength)),
                 summary: summary(&format!(
                     "{drug} {verb} worsen this patient's restless legs (evidence: {})",
                     f.strength.name()
@@ -513,4 +559,43 @@ pub(crate) fn draft_orders(
         }
     }
     cards
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn kb() -> Kb {
+        Kb::embedded().unwrap()
+    }
+
+    #[test]
+    fn a_card_id_is_a_uuid_that_gives_back_its_topic_and_indicator() {
+        let kb = kb();
+        let topics: Vec<&str> =
+            std::iter::once(IRON_WORKUP).chain(kb.causes().iter().map(|c| c.id.as_str())).collect();
+        // Decoding is unambiguous only while no two topics share a fingerprint.
+        let prints: HashSet<u32> = topics.iter().map(|t| fingerprint(t)).collect();
+        assert_eq!(prints.len(), topics.len(), "two topics share a fingerprint");
+        for t in &topics {
+            for ind in [Indicator::Info, Indicator::Warning, Indicator::Critical] {
+                let id = card_uuid(t, ind);
+                let u = uuid::Uuid::parse_str(&id).unwrap();
+                assert_eq!(u.get_version_num(), 8);
+                assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+                assert_eq!(card_of_uuid(&kb, &id), Some(((*t).to_owned(), ind)));
+                assert_eq!(card_of_uuid(&kb, &id.to_uppercase()), Some(((*t).to_owned(), ind)));
+            }
+        }
+        let many: HashSet<String> =
+            (0..10_000).map(|_| card_uuid(IRON_WORKUP, Indicator::Info)).collect();
+        assert_eq!(many.len(), 10_000);
+        // Ids restless did not issue say nothing.
+        assert_eq!(card_of_uuid(&kb, &uuid::Uuid::new_v4().to_string()), None);
+        assert_eq!(card_of_uuid(&kb, &card_uuid("not-a-topic", Indicator::Info)), None);
+        assert_eq!(card_of_uuid(&kb, "9368d37b"), None);
+        assert_eq!(card_of_uuid(&kb, ""), None);
+    }
 }

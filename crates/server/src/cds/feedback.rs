@@ -13,6 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use restless_kb::Kb;
+
+use super::cards::card_of_uuid;
 use super::discovery::hook_of;
 use super::service::{authenticate, parse_json};
 use crate::db::NewFeedback;
@@ -35,7 +38,12 @@ fn text(v: Option<&Value>) -> Option<String> {
 }
 
 /// Reads the items; every problem is collected with its pointer.
-fn read(service: &str, issuer: &str, v: &Value) -> Result<Vec<NewFeedback>, Vec<FieldError>> {
+fn read(
+    service: &str,
+    issuer: &str,
+    kb: &Kb,
+    v: &Value,
+) -> Result<Vec<NewFeedback>, Vec<FieldError>> {
     let Some(items) = v.get("feedback").and_then(Value::as_array) else {
         return Err(vec![field("/feedback".into(), "an array of feedback items")]);
     };
@@ -63,6 +71,7 @@ fn read(service: &str, issuer: &str, v: &Value) -> Result<Vec<NewFeedback>, Vec<
         let reason = item.get("overrideReason");
         let coding = reason.and_then(|r| r.get("reason"));
         if let (Some(card), Some(outcome)) = (card, outcome) {
+            let issued = card_of_uuid(kb, &card);
             out.push(NewFeedback {
                 service: service.to_owned(),
                 card,
@@ -74,6 +83,8 @@ fn read(service: &str, issuer: &str, v: &Value) -> Result<Vec<NewFeedback>, Vec<
                 override_display: text(coding.and_then(|c| c.get("display"))),
                 user_comment: text(reason.and_then(|r| r.get("userComment"))),
                 issuer: issuer.to_owned(),
+                indicator: issued.as_ref().map(|(_, i)| i.name().to_owned()),
+                topic: issued.map(|(t, _)| t),
             });
         }
     }
@@ -114,10 +125,14 @@ pub(crate) async fn feedback(
     .await?;
     let body = body.map_err(|e| body_rejection(&e, state.config().limits.cds_body_bytes))?;
     let value = parse_json(&body)?;
-    let items = read(&id, &claims.iss, &value).map_err(|errors| ApiError::BadRequest {
-        detail: format!("{} feedback problem(s); nothing was stored; see `errors`", errors.len()),
-        errors,
-    })?;
+    let items =
+        read(&id, &claims.iss, state.kb(), &value).map_err(|errors| ApiError::BadRequest {
+            detail: format!(
+                "{} feedback problem(s); nothing was stored; see `errors`",
+                errors.len()
+            ),
+            errors,
+        })?;
     let outcomes: Vec<String> = items.iter().map(|f| f.outcome.clone()).collect();
     let stored = state
         .db()
@@ -136,13 +151,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn kb() -> Kb {
+        Kb::embedded().unwrap()
+    }
+
     #[test]
     fn every_bad_item_is_named() {
         let v = json!({"feedback": [
             {"card": "a", "outcome": "accepted", "outcomeTimestamp": "2026-01-01T00:00:00Z"},
             {"outcome": "maybe"},
         ]});
-        let errors = read("s", "iss", &v).unwrap_err();
+        let errors = read("s", "iss", &kb(), &v).unwrap_err();
         let pointers: Vec<_> = errors.iter().filter_map(|e| e.pointer.clone()).collect();
         assert_eq!(pointers, ["#/feedback/1/card", "#/feedback/1/outcome"]);
     }
@@ -153,7 +172,7 @@ mod tests {
             "overrideReason": {"reason": {"code": "d7ecf885", "system": "https://example.com/r"},
                                "userComment": "A comment"},
             "outcomeTimestamp": "2020-12-11T00:00:00Z"}]});
-        let items = read("s", "iss", &v).unwrap();
+        let items = read("s", "iss", &kb(), &v).unwrap();
         assert_eq!(items[0].override_code.as_deref(), Some("d7ecf885"));
         assert_eq!(items[0].user_comment.as_deref(), Some("A comment"));
     }

@@ -17,7 +17,6 @@ use super::fetch::{Refusal, fetch, is_fhir_id};
 use super::record::{draft_medications, read_resources};
 use super::wire::{CdsResponse, HookRequest, ReadError, resources_of};
 use crate::auth::{AuthError, Claims};
-use crate::db::IssuedCard;
 use crate::error::{ApiError, Problem, body_rejection};
 use crate::state::AppState;
 
@@ -158,16 +157,6 @@ pub(crate) async fn call(
     for c in &cards {
         state.metrics().cards_issued(&id, c.indicator.name(), 1);
     }
-    let issued: Vec<IssuedCard> = cards
-        .iter()
-        .map(|c| IssuedCard {
-            uuid: c.uuid.clone(),
-            service: id.clone(),
-            topic: c.source.topic.as_ref().map(|t| t.code.clone()).unwrap_or_default(),
-            indicator: c.indicator.name().to_owned(),
-        })
-        .collect();
-    state.db().record_cards(issued);
     tracing::info!(service = %id, cards = cards.len(), "CDS call answered");
     Ok(Json(CdsResponse { cards }))
 }

@@ -486,11 +486,12 @@ async fn feedback_is_stored_durably_and_survives_a_restart() {
     assert_eq!(first.feedback.outcome, "accepted");
     assert_eq!(first.feedback.accepted_suggestions, [suggestion]);
     assert_eq!(first.feedback.service, "restless-order-sign");
-    assert_eq!(first.topic.as_deref(), Some("drug-serotonergic-antidepressant"));
+    assert_eq!(first.feedback.topic.as_deref(), Some("drug-serotonergic-antidepressant"));
+    assert_eq!(first.feedback.indicator.as_deref(), cards[0]["indicator"].as_str());
     let second = &stored[1];
     assert_eq!(second.feedback.override_code.as_deref(), Some("tolerated-before"));
     assert_eq!(second.feedback.user_comment.as_deref(), Some("comment-Zq95"));
-    assert_eq!(second.topic, None);
+    assert_eq!(second.feedback.topic, None, "a card restless did not issue has no topic");
     let m = router(state.clone());
     drop(m);
     state.db().close().await.unwrap();
