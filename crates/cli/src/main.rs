@@ -16,11 +16,6 @@ use restless_report::Report;
 
 mod screen;
 
-/// mimalloc rather than the system allocator: the server and `screen` allocate many small,
-/// short-lived values across threads (see docs/benchmarks.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "restless",

@@ -15,10 +15,6 @@ use restless_kb::Kb;
 use restless_server::{AppState, ServeConfig, router};
 use tower::ServiceExt;
 
-/// As in the `restless` binary.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn body(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/serve.d").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
