@@ -183,15 +183,13 @@ fn malformed_lines_are_counted_with_samples_and_strict_refuses_them() {
 
 #[test]
 fn a_killed_run_leaves_no_output_file() {
+    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    // A large enough input that the run is still going when it is killed.
-    let input = dir.path().join("big.ndjson");
-    let mut text = String::new();
-    let base = std::fs::read_to_string(bulk().join("MedicationRequest.000.ndjson")).unwrap();
-    for _ in 0..30 {
-        text.push_str(&base);
-    }
-    std::fs::write(&input, text).unwrap();
+    // The input is a named pipe that this test writes into and never closes: the run cannot
+    // finish, so the kill always lands mid-run, however fast the machine.
+    let input = dir.path().join("export.ndjson");
+    let made = std::process::Command::new("mkfifo").arg(&input).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
     let out = dir.path().join("rows.ndjson");
     let mut child = bin()
         .args([
@@ -204,15 +202,21 @@ fn a_killed_run_leaves_no_output_file() {
             "--threads",
             "1",
         ])
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let finished_already = child.try_wait().unwrap().is_some();
-    child.kill().ok();
-    child.wait().unwrap();
-    if !finished_already {
-        assert!(!out.exists(), "a killed run must not leave {}", out.display());
-    }
+    // Opening the pipe for writing waits until the run opens it for reading.
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(&input).unwrap();
+    let base = std::fs::read_to_string(bulk().join("MedicationRequest.000.ndjson")).unwrap();
+    pipe.write_all(base.as_bytes()).unwrap();
+    pipe.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none(), "the run ended before its input did");
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    drop(pipe);
+    assert!(!status.success());
+    assert!(!out.exists(), "a killed run must not leave {}", out.display());
 }
 
 #[test]
