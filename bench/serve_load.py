@@ -348,18 +348,17 @@ def jwks_server(keys: list[dict]) -> tuple[http.server.ThreadingHTTPServer, int]
 # perf: time per stage of a request.
 
 STAGES = [
-    ("cds::service::parse_json", "parse the body into a serde_json::Value"),
-    ("HookRequest::read", "HookRequest::read (copies the prefetch)"),
-    ("wire::resources_of", "resources_of (copies each resource)"),
-    ("cds::record::read_resources", "read_resources: Bundle rebuilt with json!, FHIR reader"),
+    ("HookRequest::read", "HookRequest::read (one pass over the body; prefetch kept as text)"),
+    ("fhir::fast::collect_resources", "collect_resources: relevant prefetch resources, parsed slim"),
+    ("cds::record::read_resources", "read_resources: the FHIR mapper"),
     ("restless_engine::", "engine: assess"),
     ("cds::cards::", "cards"),
-    ("sqlite3", "SQLite: record_cards (commit)"),
+    ("sqlite3", "SQLite"),
     ("Serialize for restless_server::cds::wire", "serialise the response"),
     ("tracing_subscriber", "access log (tracing)"),
-    ("cds::service::call", "handler, rest: mostly freeing the request's Value tree"),
+    ("cds::service::call", "handler, rest"),
     ("hyper::", "hyper: HTTP/1.1"),
-    ("tokio::", "tokio: scheduling, spawn_blocking hand-offs"),
+    ("tokio::", "tokio: scheduling"),
 ]
 ALLOC = ("malloc", "free", "_int_", "consolidate", "unlink_chunk", "cfree")
 
