@@ -52,7 +52,8 @@ pub struct ServeArgs {
     /// Clock skew tolerated when checking token times, in seconds [default: 60].
     #[arg(long, value_name = "SECS")]
     pub jwt_leeway_secs: Option<u64>,
-    /// Requests handled at once; more are answered 503 at once [default: 64].
+    /// Requests inside the server at once (running or waiting for a CPU); more are answered
+    /// 503 at once [default: 16 per CPU core].
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<usize>,
     /// Time one request may take before it is answered 503 [default: 30].
@@ -102,7 +103,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_concurrency: 64,
+            // About 16 × 0.4 ms of queueing per core at most for a typical CDS call.
+            max_concurrency: 16 * std::thread::available_parallelism().map_or(2, usize::from),
             request_timeout: Duration::from_secs(30),
             rest_body_bytes: 1024 * 1024,
             cds_body_bytes: 5 * 1024 * 1024,

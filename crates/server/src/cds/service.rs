@@ -112,6 +112,11 @@ pub(crate) async fn call(
     for n in &notes {
         tracing::warn!(service = %id, note = %n, "CDS request read leniently");
     }
+    // The CPU work below runs on this task without awaiting. Yielding once first lets every
+    // connection with a request ready reach this point before any is computed, so requests
+    // waiting for a CPU are counted by the concurrency limit (and the excess shed with 503)
+    // instead of waiting unseen in the scheduler's queue.
+    tokio::task::yield_now().await;
     let as_of = state.today();
     let patient_id = req.patient_id.as_deref().filter(|p| is_fhir_id(p));
     let ctx = Ctx { kb: state.kb(), base_url: state.base_url(), as_of, patient_id };

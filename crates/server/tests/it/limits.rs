@@ -94,3 +94,35 @@ async fn a_request_over_the_time_limit_is_answered_503() {
     h.post_json("/cds-services/restless-patient-view", &slow).await.problem(503, "timeout");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// Calls that only need the CPU are counted while they wait for it: more ready calls than the
+/// limit means the excess is shed at once, not queued unseen (one thread here, so without
+/// the handler's yield each call would finish within its first poll and none would be shed).
+#[tokio::test]
+async fn ready_cpu_bound_calls_beyond_the_limit_are_shed() {
+    let h = Harness::with(|c| c.limits.max_concurrency = 2);
+    let body = serde_json::to_vec(&hook_request(
+        "patient-view",
+        json!({"patientId": PATIENT}),
+        Some(prefetch(&[rls_condition()], &[ferritin("f1", 20.0, "2026-10-01")], &[])),
+    ))
+    .unwrap();
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let app = h.app.clone();
+            let req = axum::extract::Request::post("/cds-services/restless-patient-view")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.clone()))
+                .unwrap();
+            tokio::spawn(async move { send(&app, req).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for c in calls {
+        statuses.push(c.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 503, 503, 503, 503]);
+    // Capacity is back once they are done.
+    assert_eq!(h.post("/cds-services/restless-patient-view", body).await.status, 200);
+}
