@@ -1,7 +1,7 @@
 //! `POST /v1/assess`: one person's data (a restless questionnaire or FHIR R4 JSON/NDJSON,
 //! detected by content) in, the JSON report v1 out — byte for byte what
-//! `restless assess --format json` prints — or an HTML page when the client prefers
-//! `text/html`.
+//! `restless assess --format json` prints — or, when the client prefers `text/html`, the web
+//! page's report as one self-contained HTML document (`web::report::standalone`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -89,7 +89,7 @@ pub(crate) async fn assess(
         let report = Report { assessment: &assessment, kb, warnings: &ingested.warnings };
         if html {
             let doc = restless_report::json::v1::to_value(&report);
-            Ok(super::html::report(&doc, st.base_url()).into_bytes())
+            Ok(crate::web::report::standalone(&doc).into_bytes())
         } else {
             let mut out = Vec::new();
             restless_report::json::v1::write(&report, &mut out)

@@ -15,7 +15,7 @@
 //! external URL, a strict Content-Security-Policy, `Cache-Control: no-store`.
 
 mod form;
-mod report;
+pub(crate) mod report;
 
 use std::fmt::Write as _;
 

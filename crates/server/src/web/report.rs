@@ -3,6 +3,9 @@
 //! advice never to stop a medicine alone), what to ask the doctor, the causes grouped by status
 //! with their evidence, strength and sources, look-alikes, data not used, "was this useful?"
 //! and the disclaimer. Links to sources are printed as text: the page links nowhere outside.
+//!
+//! [`render`] is the content of the web page (`/report`, `/upload`); [`standalone`] is the same
+//! report as a whole, self-contained document for `POST /v1/assess` with `Accept: text/html`.
 
 use std::fmt::Write as _;
 
@@ -148,6 +151,27 @@ const GROUPS: &[(&str, &str, &str, bool)] = &[
 
 /// The report page's content. `download` is the form that gets the JSON report.
 pub(crate) fn render(doc: &Value, download: &str) -> String {
+    content(doc, Some(download))
+}
+
+/// The report as a whole HTML document that needs nothing else: the web page's style sheet
+/// inline, no script, no link to load. It leaves out the web page's controls (print, download,
+/// start again, "was this useful?"), which lead back into the web page and do nothing in a
+/// saved or printed copy; the disclaimer stays.
+pub(crate) fn standalone(doc: &Value) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<title>Your restless legs report</title>\n<style>\n{}</style>\n</head>\n<body>\n\
+<main id=\"main\">\n{}</main>\n</body>\n</html>\n",
+        super::CSS,
+        content(doc, None)
+    )
+}
+
+/// The report; `controls` is the web page's download form, or `None` for a standalone copy
+/// without the web page's controls.
+fn content(doc: &Value, controls: Option<&str>) -> String {
     let mut out = String::with_capacity(32 * 1024);
     let cls = doc.get("classification").unwrap_or(&Value::Null);
     let dx = doc.get("diagnosis").unwrap_or(&Value::Null);
@@ -160,9 +184,11 @@ pub(crate) fn render(doc: &Value, download: &str) -> String {
         esc(s(cls, "summary")),
         diagnosis_sentence(s(dx, "status"))
     );
-    out.push_str("<div class=\"buttons no-print\"><button type=\"button\" class=\"secondary\" data-print hidden>Print this report</button>\n");
-    out.push_str(download);
-    out.push_str("<a class=\"button secondary\" href=\"/\">Start again</a></div>\n");
+    if let Some(download) = controls {
+        out.push_str("<div class=\"buttons no-print\"><button type=\"button\" class=\"secondary\" data-print hidden>Print this report</button>\n");
+        out.push_str(download);
+        out.push_str("<a class=\"button secondary\" href=\"/\">Start again</a></div>\n");
+    }
 
     // Medicines.
     let meds: Vec<&Value> = findings
@@ -316,7 +342,24 @@ who prescribed it first: stopping some medicines suddenly is dangerous.</p>\n",
         out.push_str("</ul>\n</section>\n");
     }
 
-    // Was this useful?
+    // Was this useful? Only on the web page, which can send the answer.
+    if controls.is_some() {
+        useful(&mut out, findings);
+    }
+
+    let _ = writeln!(
+        out,
+        "<section class=\"disclaimer\" aria-label=\"Disclaimer\"><p><strong>Not medical advice.</strong> {}</p>\n<p class=\"muted\">restless {} \u{b7} knowledge base {} \u{b7} assessed as of {}</p></section>",
+        esc(s(doc, "disclaimer")),
+        esc(s(doc, "engine_version")),
+        esc(s(doc, "kb_version")),
+        esc(s(doc, "as_of"))
+    );
+    out
+}
+
+/// The "was this useful?" form, carrying the ids of the causes found.
+fn useful(out: &mut String, findings: &[Value]) {
     out.push_str("<section class=\"card no-print useful\" aria-labelledby=\"useful-title\">\n<h2 id=\"useful-title\">Was this report useful?</h2>\n<form method=\"post\" action=\"/feedback/useful\" class=\"useful-form\">\n");
     for f in findings.iter().filter(|f| matches!(s(f, "status"), "present" | "possible")) {
         let _ = writeln!(
@@ -330,14 +373,64 @@ who prescribed it first: stopping some medicines suddenly is dangerous.</p>\n",
 <div class=\"buttons\"><button type=\"submit\" name=\"useful\" value=\"yes\" class=\"secondary\">Yes, it was useful</button>\n\
 <button type=\"submit\" name=\"useful\" value=\"no\" class=\"secondary\">No, it was not</button></div>\n<p class=\"thanks\" role=\"status\"></p>\n</form>\n</section>\n",
     );
+}
 
-    let _ = writeln!(
-        out,
-        "<section class=\"disclaimer\" aria-label=\"Disclaimer\"><p><strong>Not medical advice.</strong> {}</p>\n<p class=\"muted\">restless {} \u{b7} knowledge base {} \u{b7} assessed as of {}</p></section>",
-        esc(s(doc, "disclaimer")),
-        esc(s(doc, "engine_version")),
-        esc(s(doc, "kb_version")),
-        esc(s(doc, "as_of"))
-    );
-    out
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn doc() -> Value {
+        json!({
+            "classification": {"kind": "secondary", "summary": "Points to <secondary> RLS"},
+            "diagnosis": {"status": "criteria-met", "criteria": [], "mimics": []},
+            "findings": [{
+                "cause": "iron-deficiency", "name": "Iron deficiency", "kind": "secondary-cause",
+                "status": "present", "strength": "strong", "advice": "Check ferritin.",
+                "evidence": [{"source": "labs[0]", "value": "<b>20</b> ng/mL", "rule": "low"}],
+                "references": []
+            }],
+            "workup": [], "questions": [], "warnings": [], "references": [],
+            "disclaimer": "Supports, does not replace, a clinician.",
+            "engine_version": "0.1.0", "kb_version": "2026.1.0", "as_of": "2026-11-27"
+        })
+    }
+
+    #[test]
+    fn the_standalone_report_loads_nothing_and_keeps_the_disclaimer() {
+        let html = standalone(&doc());
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(html.ends_with("</html>\n"));
+        assert!(html.contains(&format!("<style>\n{}</style>", super::super::CSS)), "inline style");
+        for loads in ["<script", "<link", "<img", "<iframe", " src=", "url("] {
+            assert!(!html.contains(loads), "{loads}");
+        }
+        // No controls that lead back into the web page.
+        for control in ["<form", "<button", "href=\"/\"", "/feedback/useful"] {
+            assert!(!html.contains(control), "{control}");
+        }
+        assert!(html.contains("<h4>Iron deficiency</h4>"));
+        assert!(html.contains("&lt;b&gt;20&lt;/b&gt; ng/mL"));
+        assert!(html.contains("Points to &lt;secondary&gt; RLS"));
+        assert!(html.contains(
+            "<strong>Not medical advice.</strong> Supports, does not replace, a clinician."
+        ));
+    }
+
+    #[test]
+    fn the_inline_style_sheet_cannot_close_its_element() {
+        assert!(!super::super::CSS.contains("</"));
+    }
+
+    #[test]
+    fn the_web_page_keeps_its_controls() {
+        let html = render(&doc(), "<form id=\"download\"></form>\n");
+        assert!(
+            html.contains("data-print hidden>Print this report</button>\n<form id=\"download\">")
+        );
+        assert!(html.contains("href=\"/\">Start again</a>"));
+        assert!(html.contains("action=\"/feedback/useful\""));
+        assert!(html.contains("<input type=\"hidden\" name=\"cause\" value=\"iron-deficiency\">"));
+    }
 }

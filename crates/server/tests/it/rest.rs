@@ -66,12 +66,24 @@ async fn assess_gives_html_to_browsers_with_everything_escaped() {
     let r = h.send(req).await;
     assert_eq!(r.status, 200);
     assert!(r.content_type().starts_with("text/html"));
+    assert_eq!(r.headers[header::VARY], "accept");
     let html = r.text();
+    // The web page's report, as one self-contained document.
     assert!(html.starts_with("<!doctype html>"));
-    assert!(html.contains("Serotonergic antidepressant"));
-    assert!(!html.contains("<script>"), "unescaped input in HTML");
-    assert!(html.contains("&lt;script&gt;"));
-    assert!(html.contains("https://rls.example.org/v1/causes/drug-serotonergic-antidepressant"));
+    assert!(html.ends_with("</html>\n"));
+    assert!(html.contains("<h1>Your restless legs report</h1>"));
+    assert!(html.contains("<h3>Serotonergic antidepressant (SSRI, SNRI or tricyclic)</h3>"));
+    assert!(html.contains("Do not stop or change a medicine on your own."));
+    assert!(!html.contains("<script"), "unescaped input, or a script, in HTML");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; Paxil 20 mg"));
+    // Nothing to load: the style sheet is inline.
+    assert!(html.contains("<style>"));
+    for loads in ["<link", "<img", "<iframe", " src=", "url("] {
+        assert!(!html.contains(loads), "{loads} in a self-contained page");
+    }
+    // The disclaimer, also on paper.
+    let disclaimer = format!("<strong>Not medical advice.</strong> {}", kb().disclaimer());
+    assert!(html.contains(&disclaimer));
 }
 
 #[tokio::test]
