@@ -205,11 +205,167 @@ pub struct Collected {
     pub notes: Vec<String>,
 }
 
+/// A lab result read by the typed fast path, with what is needed to check, or redo, it.
+#[derive(Debug, Clone)]
+pub struct FastLab<'t> {
+    /// The Observation's `subject.reference`, as written.
+    pub subject: Option<String>,
+    /// The result, named `Observation/{id}` as the general reader names it.
+    pub lab: restless_facts::LabResult,
+    /// The resource's text, for the general reader when the subject must be judged by it.
+    pub text: &'t str,
+}
+
+/// Gathers the resources restless may use from pieces of FHIR JSON text (each a Bundle, a
+/// resource, or a list of either): irrelevant types and Observations without a LOINC code in
+/// use are counted and never parsed; the rest are parsed slim (only the fields the mapper
+/// reads) into [`Collector::resources`] — or, with [`Collector::typed_labs`], plain lab
+/// Observations are read straight into [`Collector::labs`] without a tree. Lenient: a shape
+/// that cannot be read is noted (by JSON path, never by value) and skipped.
+pub struct Collector<'t> {
+    filter: &'t LoincFilter,
+    typed: Option<(&'t Kb, Date)>,
+    /// Resources parsed slim.
+    pub resources: Vec<Value>,
+    /// Lab results read by the typed path.
+    pub labs: Vec<FastLab<'t>>,
+    /// Counts and notes.
+    pub stats: Collected,
+}
+
+impl<'t> Collector<'t> {
+    /// A collector that parses every relevant resource slim.
+    #[must_use]
+    pub fn new(filter: &'t LoincFilter) -> Collector<'t> {
+        Collector {
+            filter,
+            typed: None,
+            resources: Vec::new(),
+            labs: Vec::new(),
+            stats: Collected::default(),
+        }
+    }
+
+    /// Reads plain lab Observations (one coded value with a unit, dated, with an id) with the
+    /// typed fast path of `screen` instead; the caller must then judge each result's subject
+    /// as the general reader would (see [`FastLab::subject`]).
+    #[must_use]
+    pub fn typed_labs(mut self, kb: &'t Kb, as_of: Date) -> Collector<'t> {
+        self.typed = Some((kb, as_of));
+        self
+    }
+
+    /// Adds one piece of text; `path` names it in notes.
+    ///
+    /// # Errors
+    /// The text is not JSON at all.
+    pub fn add(&mut self, text: &'t str, path: &str) -> Result<(), serde_json::Error> {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') {
+            let items: Vec<&RawValue> = serde_json::from_str(text)?;
+            self.stats
+                .notes
+                .push(format!("{path}: an array where a Bundle was expected; read as resources"));
+            for (i, item) in items.iter().enumerate() {
+                self.one(item.get(), &format!("{path}/{i}"), true)?;
+            }
+        } else if trimmed.starts_with('{') {
+            self.one(text, path, true)?;
+        } else if trimmed != "null" {
+            // Validates the text, so that only JSON reaches here.
+            serde_json::from_str::<serde::de::IgnoredAny>(text)?;
+            self.stats.notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
+        }
+        Ok(())
+    }
+
+    fn one(
+        &mut self,
+        text: &'t str,
+        path: &str,
+        open_bundle: bool,
+    ) -> Result<(), serde_json::Error> {
+        let c = &mut self.stats;
+        if !text.trim_start().starts_with('{') {
+            c.notes.push(format!("{path}: not a JSON object; ignored"));
+            return Ok(());
+        }
+        let kind = match peek_type(text) {
+            Some(t) => Some(Cow::Borrowed(t)),
+            None => match serde_json::from_str::<TypeOnly<'_>>(text) {
+                Ok(t) => t.resource_type,
+                Err(e) if e.is_data() => {
+                    c.notes.push(format!("{path}: not a FHIR resource; ignored"));
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        match kind.as_deref() {
+            None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
+            Some("Bundle") if open_bundle => {
+                let bundle: BundleEntries<'t> = serde_json::from_str(text)?;
+                match bundle.entry {
+                    Lenient::Absent => {}
+                    Lenient::Other => c.notes.push(format!("{path}/entry: not an array; ignored")),
+                    Lenient::List(entries) => {
+                        for (i, e) in entries.iter().enumerate() {
+                            match e.0 {
+                                Some(r) if r.get().starts_with('{') => {
+                                    let at = format!("{path}/entry/{i}/resource");
+                                    self.one(r.get(), &at, false)?;
+                                }
+                                _ => self
+                                    .stats
+                                    .notes
+                                    .push(format!("{path}/entry/{i}: no resource object; skipped")),
+                            }
+                        }
+                    }
+                }
+            }
+            Some(t) => {
+                c.read += 1;
+                let relevant = match t {
+                    "Observation" => self.filter.relevant(text.as_bytes()),
+                    "Bundle" => false,
+                    t => is_relevant_type(t),
+                };
+                if !relevant {
+                    c.irrelevant += 1;
+                    return Ok(());
+                }
+                if t == "Observation"
+                    && let Some((kb, as_of)) = self.typed
+                    && let Some((subject, outcome)) = simple_observation(text.as_bytes(), kb, as_of)
+                {
+                    match outcome {
+                        SimpleOutcome::Lab(lab) if !lab.source.source.is_empty() => {
+                            self.labs.push(FastLab { subject, lab, text });
+                            return Ok(());
+                        }
+                        // Nothing usable whoever it is about (a status that never counts, no
+                        // value, a unit restless does not read).
+                        SimpleOutcome::Skipped(_) | SimpleOutcome::Irrelevant(_) => return Ok(()),
+                        SimpleOutcome::Lab(_) => {} // no id: the general reader names it
+                    }
+                }
+                match slim_resource(text.as_bytes()) {
+                    Ok(v) => self.resources.push(v),
+                    Err(e) if e.is_data() => {
+                        self.stats.notes.push(format!("{path}: not readable; skipped"));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Collects the resources restless may use from FHIR JSON text — a Bundle (its
 /// `entry[].resource`), a single resource, or a JSON list of either — appending them to `out`
-/// parsed with [`slim_resource`]. Entries of irrelevant types, and Observations without a
-/// LOINC code in use, are counted and never parsed; Bundles inside Bundles are not opened.
-/// Lenient: a shape that cannot be read is noted (by path) and skipped.
+/// parsed with [`slim_resource`]; see [`Collector`].
 ///
 /// # Errors
 /// The text is not JSON at all.
@@ -219,88 +375,10 @@ pub fn collect_resources(
     path: &str,
     out: &mut Vec<Value>,
 ) -> Result<Collected, serde_json::Error> {
-    let mut c = Collected::default();
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
-        let items: Vec<&RawValue> = serde_json::from_str(text)?;
-        c.notes.push(format!("{path}: an array where a Bundle was expected; read as resources"));
-        for (i, item) in items.iter().enumerate() {
-            collect_one(item.get(), filter, &format!("{path}/{i}"), true, out, &mut c)?;
-        }
-    } else if trimmed.starts_with('{') {
-        collect_one(text, filter, path, true, out, &mut c)?;
-    } else if trimmed != "null" {
-        // Validates the text, so that only JSON reaches here.
-        serde_json::from_str::<serde::de::IgnoredAny>(text)?;
-        c.notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
-    }
-    Ok(c)
-}
-
-fn collect_one(
-    text: &str,
-    filter: &LoincFilter,
-    path: &str,
-    open_bundle: bool,
-    out: &mut Vec<Value>,
-    c: &mut Collected,
-) -> Result<(), serde_json::Error> {
-    if !text.trim_start().starts_with('{') {
-        c.notes.push(format!("{path}: not a JSON object; ignored"));
-        return Ok(());
-    }
-    let kind = match peek_type(text) {
-        Some(t) => Some(Cow::Borrowed(t)),
-        None => match serde_json::from_str::<TypeOnly<'_>>(text) {
-            Ok(t) => t.resource_type,
-            Err(e) if e.is_data() => {
-                c.notes.push(format!("{path}: not a FHIR resource; ignored"));
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        },
-    };
-    match kind.as_deref() {
-        None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
-        Some("Bundle") if open_bundle => {
-            let bundle: BundleEntries<'_> = serde_json::from_str(text)?;
-            match bundle.entry {
-                Lenient::Absent => {}
-                Lenient::Other => c.notes.push(format!("{path}/entry: not an array; ignored")),
-                Lenient::List(entries) => {
-                    for (i, e) in entries.iter().enumerate() {
-                        match e.0 {
-                            Some(r) if r.get().starts_with('{') => {
-                                let at = format!("{path}/entry/{i}/resource");
-                                collect_one(r.get(), filter, &at, false, out, c)?;
-                            }
-                            _ => c
-                                .notes
-                                .push(format!("{path}/entry/{i}: no resource object; skipped")),
-                        }
-                    }
-                }
-            }
-        }
-        Some(t) => {
-            c.read += 1;
-            let relevant = match t {
-                "Observation" => filter.relevant(text.as_bytes()),
-                "Bundle" => false,
-                t => is_relevant_type(t),
-            };
-            if !relevant {
-                c.irrelevant += 1;
-                return Ok(());
-            }
-            match slim_resource(text.as_bytes()) {
-                Ok(v) => out.push(v),
-                Err(e) if e.is_data() => c.notes.push(format!("{path}: not readable; skipped")),
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
+    let mut c = Collector::new(filter);
+    c.add(text, path)?;
+    out.append(&mut c.resources);
+    Ok(c.stats)
 }
 
 /// The resource type of a resource written the usual way, with `resourceType` first and
@@ -570,6 +648,8 @@ struct Quantity<'a> {
 #[serde(rename_all = "camelCase")]
 struct SimpleObs<'a> {
     #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     status: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     code: Option<Concept<'a>>,
@@ -585,8 +665,8 @@ struct SimpleObs<'a> {
     issued: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     value_quantity: Option<Quantity<'a>>,
-    #[serde(default)]
-    category: Option<serde::de::IgnoredAny>,
+    #[serde(borrow, default)]
+    category: Option<&'a RawValue>,
     #[serde(default)]
     component: Option<serde::de::IgnoredAny>,
     #[serde(default)]
@@ -624,7 +704,7 @@ pub fn simple_observation(
         return None;
     }
     // `category` as an object earns a warning in the general reader: leave it to it.
-    if o.category.is_some() && !text.windows(12).any(|w| w == b"\"category\":[") {
+    if o.category.is_some_and(|c| !c.get().starts_with('[')) {
         return None;
     }
     let subject = o.subject.and_then(|s| s.reference).map(Cow::into_owned);
@@ -725,7 +805,12 @@ pub fn simple_observation(
             value: restless_facts::Bound { value: canonical, comparator: cmp },
             as_read: shown,
             date: when,
-            source: restless_facts::Provenance::default(),
+            // Named as the general reader names it; without an id, left empty (the general
+            // reader would name it by its place in the input).
+            source: o.id.map_or_else(restless_facts::Provenance::default, |id| {
+                restless_facts::Provenance::new(format!("Observation/{id}"))
+                    .with_field("valueQuantity")
+            }),
             derived: false,
         }),
     ))
@@ -760,8 +845,8 @@ struct SimpleCondition<'a> {
     patient: Option<Reference<'a>>,
     #[serde(borrow, default)]
     verification_status: Option<Concept<'a>>,
-    #[serde(default)]
-    category: Option<serde::de::IgnoredAny>,
+    #[serde(borrow, default)]
+    category: Option<&'a RawValue>,
     #[serde(default)]
     contained: Option<serde::de::IgnoredAny>,
     #[serde(borrow, default)]
@@ -799,7 +884,7 @@ pub fn irrelevant_condition(
     if c.contained.is_some() {
         return None;
     }
-    if c.category.is_some() && !text.windows(12).any(|w| w == b"\"category\":[") {
+    if c.category.is_some_and(|c| !c.get().starts_with('[')) {
         return None;
     }
     // An onset after as-of is skipped, not irrelevant: let the general reader say so.

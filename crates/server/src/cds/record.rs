@@ -10,8 +10,58 @@ use std::collections::HashSet;
 
 use restless_facts::{Date, MedicationFact, PatientRecord};
 use restless_ingest::IngestError;
+use restless_ingest::fhir::Collector;
 use restless_kb::Kb;
 use serde_json::{Value, json};
+
+/// Reads what a [`Collector`] gathered, with resources obtained as trees (`more`), into a
+/// record; `None` when nothing usable was given.
+///
+/// Lab results read by the typed path are kept only where the general reader would take them
+/// without a doubt: the input holds exactly one Patient and the result is about it (`Patient/id`)
+/// or about no one in particular. Any other is read by the general reader, which judges its
+/// subject. A result whose `Observation/id` is already in the input counts once.
+pub(crate) fn read_collected(
+    collector: Collector<'_>,
+    mut more: Vec<Value>,
+    kb: &Kb,
+    as_of: Date,
+) -> Option<PatientRecord> {
+    let mut resources = collector.resources;
+    resources.append(&mut more);
+    let id_of = |r: &Value, t: &str| {
+        (r.get("resourceType").and_then(Value::as_str) == Some(t))
+            .then(|| r.get("id").and_then(Value::as_str))
+            .flatten()
+            .map(str::to_owned)
+    };
+    let mut patients: Vec<String> = resources.iter().filter_map(|r| id_of(r, "Patient")).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    let mut seen: HashSet<String> = resources
+        .iter()
+        .filter_map(|r| id_of(r, "Observation"))
+        .map(|id| format!("Observation/{id}"))
+        .collect();
+    let mut labs = Vec::new();
+    for f in collector.labs {
+        let about_the_patient = match (patients.as_slice(), f.subject.as_deref()) {
+            ([p], Some(s)) => s.strip_prefix("Patient/") == Some(p.as_str()),
+            ([_], None) => true,
+            _ => false,
+        };
+        if !about_the_patient {
+            if let Ok(v) = restless_ingest::fhir::slim_resource(f.text.as_bytes()) {
+                resources.push(v);
+            }
+        } else if seen.insert(f.lab.source.source.clone()) {
+            labs.push(f.lab);
+        }
+    }
+    let mut record = read_resources(resources, kb, as_of)?;
+    record.labs.extend(labs);
+    Some(record)
+}
 
 /// Reads resources into a record; `None` when nothing usable was given.
 pub(crate) fn read_resources(resources: Vec<Value>, kb: &Kb, as_of: Date) -> Option<PatientRecord> {
@@ -184,6 +234,82 @@ mod tests {
             "{ingredients:?}"
         );
         assert!(meds.iter().all(|m| m.fact.current_on(today())));
+    }
+
+    fn obs(id: Option<&str>, subject: Option<&str>, loinc: &str, value: f64, unit: &str) -> Value {
+        let mut o = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "category": [{"coding": [{"code": "laboratory"}]}],
+            "effectiveDateTime": "2026-10-01",
+            "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}});
+        if let Some(id) = id {
+            o["id"] = json!(id);
+        }
+        if let Some(s) = subject {
+            o["subject"] = json!({"reference": s});
+        }
+        o
+    }
+
+    /// The labs, in order; a resource without an id is named by its place in the Bundle
+    /// rebuilt from the prefetch, which depends on what else was rebuilt: not compared.
+    fn sorted_labs(rec: &PatientRecord) -> Vec<String> {
+        let mut v: Vec<String> = rec
+            .labs
+            .iter()
+            .map(|l| {
+                let mut l = l.clone();
+                if l.source.source.starts_with("Observation[") {
+                    l.source.source = "Observation[no id]".to_owned();
+                }
+                format!("{l:?}")
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Reading plain labs with the typed path gives the record the general reader gives,
+    /// whoever the results are about and however they are named.
+    #[test]
+    fn typed_labs_give_the_same_record_as_the_general_reader() {
+        let kb = kb();
+        let filter = restless_ingest::fhir::LoincFilter::new(&kb);
+        let patient = json!({"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01"});
+        let observations = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": obs(Some("f1"), Some("Patient/p1"), "2276-4", 30.0, "ng/mL")},
+            {"resource": obs(Some("t1"), None, "2502-3", 15.0, "%")},
+            {"resource": obs(Some("x1"), Some("Patient/someone-else"), "2276-4", 500.0, "ng/mL")},
+            {"resource": obs(Some("u1"), Some("urn:uuid:p1"), "2276-4", 45.0, "ng/mL")},
+            {"resource": obs(None, Some("Patient/p1"), "2276-4", 12.0, "ng/mL")},
+            {"resource": obs(Some("bad-unit"), Some("Patient/p1"), "2276-4", 12.0, "furlongs")}
+        ]});
+        // Pretty-printed, as some servers send it (the typed path must not depend on layout).
+        let observations = serde_json::to_string_pretty(&observations).unwrap();
+        // The same ferritin again under another key counts once.
+        let again = obs(Some("f1"), Some("Patient/p1"), "2276-4", 30.0, "ng/mL").to_string();
+        let patient_text = patient.to_string();
+        let read = |typed: bool, with_patient: bool| {
+            let mut c = Collector::new(&filter);
+            if typed {
+                c = c.typed_labs(&kb, today());
+            }
+            if with_patient {
+                c.add(&patient_text, "/prefetch/patient").unwrap();
+            }
+            c.add(&observations, "/prefetch/observations").unwrap();
+            c.add(&again, "/prefetch/mine").unwrap();
+            let fast = c.labs.len();
+            (read_collected(c, Vec::new(), &kb, today()).unwrap_or_default(), fast)
+        };
+        for with_patient in [true, false] {
+            let (general, none) = read(false, with_patient);
+            let (typed, fast) = read(true, with_patient);
+            assert_eq!(none, 0);
+            assert!(fast >= 3, "the typed path was not taken ({fast})");
+            assert_eq!(sorted_labs(&typed), sorted_labs(&general), "with patient: {with_patient}");
+            assert!(!general.labs.is_empty());
+        }
     }
 
     #[test]

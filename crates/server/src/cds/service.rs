@@ -9,12 +9,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use restless_facts::{Date, PatientRecord};
+use restless_ingest::fhir::Collector;
 use serde_json::Value;
 
 use super::cards::{self, Ctx};
 use super::discovery::{ORDER_SELECT, hook_of};
 use super::fetch::{Refusal, fetch, is_fhir_id};
-use super::record::{draft_medications, read_resources};
+use super::record::{draft_medications, read_collected};
 use super::wire::{CdsResponse, HookRequest, ReadError, resources_of};
 use crate::auth::{AuthError, Claims};
 use crate::error::{ApiError, Problem, body_rejection};
@@ -247,22 +248,16 @@ async fn gather(
             }
         }
     }
+    let mut collector = Collector::new(state.loinc_filter()).typed_labs(state.kb(), as_of);
     for (path, text) in &texts {
         // The body was checked to be JSON as a whole, so this does not fail in practice.
-        match restless_ingest::fhir::collect_resources(
-            text,
-            state.loinc_filter(),
-            path,
-            &mut resources,
-        ) {
-            Ok(c) => {
-                // (Template keys counted already, even when empty.)
-                have_data |= c.read > 0;
-                notes.extend(c.notes);
-            }
-            Err(_) => notes.push(format!("{path}: not JSON; ignored")),
+        if collector.add(text, path).is_err() {
+            notes.push(format!("{path}: not JSON; ignored"));
         }
     }
+    // (Template keys counted already, even when empty.)
+    have_data |= collector.stats.read > 0;
+    notes.append(&mut collector.stats.notes);
     for n in notes {
         tracing::warn!(note = %n, "CDS prefetch read leniently");
     }
@@ -273,7 +268,7 @@ async fn gather(
                 .to_owned(),
         ));
     }
-    Ok(read_resources(resources, state.kb(), as_of).unwrap_or_default())
+    Ok(read_collected(collector, resources, state.kb(), as_of).unwrap_or_default())
 }
 
 /// Whether a Bundle has a `next` link.
