@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// Clock skew tolerated when checking token times, in seconds [default: 60].
     #[arg(long, value_name = "SECS")]
     pub jwt_leeway_secs: Option<u64>,
+    /// JWT ids remembered against replay, at most (~100 bytes each); size it as verified calls
+    /// per second × (token lifetime + leeway). When full, new tokens are refused
+    /// [default: 2000000].
+    #[arg(long, value_name = "N")]
+    pub jwt_replay_capacity: Option<usize>,
     /// Requests inside the server at once (running or waiting for a CPU); more are answered
     /// 503 at once [default: 16 per CPU core].
     #[arg(long, value_name = "N")]
@@ -127,6 +132,8 @@ pub struct AuthSettings {
     pub audience: Option<String>,
     /// Tolerated clock skew, in seconds.
     pub leeway_secs: u64,
+    /// Token ids remembered against replay, at most.
+    pub replay_capacity: usize,
 }
 
 impl Default for AuthSettings {
@@ -137,6 +144,7 @@ impl Default for AuthSettings {
             jwks_urls: Vec::new(),
             audience: None,
             leeway_secs: 60,
+            replay_capacity: crate::auth::DEFAULT_REPLAY_CAPACITY,
         }
     }
 }
@@ -233,6 +241,9 @@ impl ServeConfig {
         if let Some(l) = args.jwt_leeway_secs {
             cfg.auth.leeway_secs = l;
         }
+        if let Some(n) = args.jwt_replay_capacity {
+            cfg.auth.replay_capacity = n;
+        }
         let l = &mut cfg.limits;
         if let Some(n) = args.max_concurrency {
             l.max_concurrency = n;
@@ -268,6 +279,9 @@ impl ServeConfig {
         let zero = |name: &str| ConfigError::Invalid(format!("{name} must be greater than 0"));
         if l.max_concurrency == 0 {
             return Err(zero("max-concurrency"));
+        }
+        if self.auth.replay_capacity == 0 {
+            return Err(zero("jwt-replay-capacity"));
         }
         if l.request_timeout.is_zero() {
             return Err(zero("request-timeout-secs"));
@@ -355,6 +369,7 @@ struct FileAuth {
     jwks_urls: Option<Vec<String>>,
     audience: Option<String>,
     leeway_secs: Option<u64>,
+    replay_capacity: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -410,6 +425,9 @@ impl FileConfig {
         if let Some(v) = a.leeway_secs {
             cfg.auth.leeway_secs = v;
         }
+        if let Some(v) = a.replay_capacity {
+            cfg.auth.replay_capacity = v;
+        }
         let l = self.limits;
         let lim = &mut cfg.limits;
         if let Some(v) = l.max_concurrency {
@@ -463,6 +481,7 @@ public-url = "https://rls.example.org/"
 data-dir = "data"
 [auth]
 issuers = ["https://ehr.example.org"]
+replay-capacity = 5000
 [limits]
 max-concurrency = 8
 fhir-timeout-secs = 3
@@ -478,7 +497,12 @@ servers = ["https://ehr.example.org/fhir"]
         assert_eq!(cfg.base_url(), "https://rls.example.org");
         assert_eq!(cfg.data_dir, dir.path().join("data"));
         assert_eq!(cfg.auth.issuers, ["https://ehr.example.org"]);
+        assert_eq!(cfg.auth.replay_capacity, 5000);
         assert_eq!(cfg.limits.max_concurrency, 4);
+        let args = ServeArgs { jwt_replay_capacity: Some(7), ..args };
+        assert_eq!(ServeConfig::from_args(&args).unwrap().auth.replay_capacity, 7);
+        let args = ServeArgs { jwt_replay_capacity: Some(0), ..args };
+        assert!(ServeConfig::from_args(&args).is_err(), "a zero capacity refuses every token");
         assert_eq!(cfg.limits.fhir_timeout, Duration::from_secs(3));
         assert_eq!(cfg.fhir_servers, ["https://ehr.example.org/fhir"]);
     }

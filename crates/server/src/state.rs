@@ -58,6 +58,7 @@ impl AppState {
             jwks_allowlist: config.auth.jwks_urls.clone(),
             audience: config.audience(),
             leeway_secs: config.auth.leeway_secs,
+            replay_capacity: config.auth.replay_capacity,
         });
         let http = reqwest::Client::builder()
             .timeout(config.limits.fhir_timeout)

@@ -84,6 +84,7 @@ fn config() -> AuthConfig {
         ],
         audience: AUDIENCE.to_owned(),
         leeway_secs: 60,
+        replay_capacity: 1000,
     }
 }
 
@@ -332,6 +333,18 @@ async fn replayed_jti_is_refused() {
             .unwrap();
     claims["iat"] = json!(now() - 1);
     assert!(matches!(verify(&clone, &rs256(&claims)).await, Err(AuthError::Replayed)));
+}
+
+/// The configured capacity is the store's: once full of live token ids, new tokens are
+/// refused rather than an id forgotten.
+#[tokio::test]
+async fn a_full_replay_store_refuses_new_tokens() {
+    let verifier = Verifier::new(AuthConfig { replay_capacity: 2, ..config() });
+    verifier.insert_jwks(JWKS_URL, &ehr_jwks()).unwrap();
+    for _ in 0..2 {
+        verify(&verifier, &rs256(&claims())).await.unwrap();
+    }
+    assert!(matches!(verify(&verifier, &rs256(&claims())).await, Err(AuthError::ReplayStoreFull)));
 }
 
 #[tokio::test]

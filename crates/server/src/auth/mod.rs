@@ -79,6 +79,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::DecodingKey;
 
 use self::jwks::KeyStore;
+pub use self::replay::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
 use self::replay::ReplayStore;
 use self::token::{Payload, UnverifiedToken};
 
@@ -109,6 +110,9 @@ pub struct AuthConfig {
     pub audience: String,
     /// Allowed clock skew, in seconds, for `exp`, `iat` and `nbf`.
     pub leeway_secs: u64,
+    /// Token ids the replay store holds at most; when it is full of unexpired ids, new tokens
+    /// are refused (fail closed).
+    pub replay_capacity: usize,
 }
 
 impl Default for AuthConfig {
@@ -120,6 +124,7 @@ impl Default for AuthConfig {
             jwks_allowlist: Vec::new(),
             audience: String::new(),
             leeway_secs: DEFAULT_LEEWAY_SECS,
+            replay_capacity: replay::DEFAULT_CAPACITY,
         }
     }
 }
@@ -227,7 +232,7 @@ impl Verifier {
                 audience: cfg.audience,
                 leeway_secs: cfg.leeway_secs,
                 keys,
-                replay: ReplayStore::new(replay::DEFAULT_CAPACITY),
+                replay: ReplayStore::new(cfg.replay_capacity),
             }),
         }
     }
