@@ -68,6 +68,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def goodput(r: dict) -> float:
+    """Answers with status 200 per second (all answers when wrk did not count statuses)."""
+    return r.get("ok_rps", r["rps"])
+
+
 def request(port: int, method: str, path: str, body: bytes | None = None,
             headers: dict | None = None, timeout: float = 10.0) -> tuple[int, float, bytes]:
     """One request on a fresh connection: (status, milliseconds, body)."""
@@ -592,8 +597,9 @@ def main() -> None:
             sweep.append(wrk(srv.port, SERVICE, a.threads, max(c, a.threads), a.duration, srv,
                              label="patient-view"))
         results["sweep"] = sweep
-        best = max(r["rps"] for r in sweep)
-        sustainable = next(r for r in sweep if r["rps"] >= 0.95 * best)
+        # Throughput counts answers with cards (200), not the 503s of a shedding server.
+        best = max(goodput(r) for r in sweep)
+        sustainable = next(r for r in sweep if goodput(r) >= 0.95 * best)
         n = sustainable["connections"]
         results["sustainable_connections"] = n
         refs = [
@@ -700,14 +706,17 @@ def summary(r: dict) -> str:
     rows = []
     for x in r["sweep"] + r["references"]:
         rows.append([x["label"], f"{x['threads']}/{x['connections']}", f"{x['rps']:,.0f}",
+                     f"{goodput(x):,.0f}", f"{x.get('share_503', 0):.0%}",
                      f"{x['p50_ms']:.2f}", f"{x['p90_ms']:.2f}", f"{x['p99_ms']:.2f}",
                      f"{x.get('server_cpu_pct', 0):.0f} %", f"{cpu_ms(x):.3f}",
                      f"{x['wrk_cpu_pct']:.0f} %", x["non2xx"] + x.get("socket_errors", 0)])
-    out.append(table(["run", "threads/conns", "req/s", "p50 ms", "p90 ms", "p99 ms",
+    out.append(table(["run", "threads/conns", "req/s", "200/s", "503", "p50 ms", "p90 ms", "p99 ms",
                       "server CPU", "CPU ms/req", "wrk CPU", "errors"], rows))
-    best = max(r["sweep"], key=lambda x: x["rps"])
-    met = any(x["rps"] >= 10000 and x["p99_ms"] <= 10 for x in r["sweep"])
-    out.append(f"\nbest: {best['rps']:,.0f} req/s at {best['connections']} connections "
+    best = max(r["sweep"], key=goodput)
+    met = any(goodput(x) >= 10000 and x["p99_ms"] <= 10 and not x.get("s503")
+              for x in r["sweep"])
+    out.append(f"\nbest: {goodput(best):,.0f} answers with cards (200) per second at "
+               f"{best['connections']} connections "
                f"(p99 {best['p99_ms']:.1f} ms); target >= 10,000 req/s with p99 <= 10 ms: "
                f"{'met' if met else 'NOT met'}")
     o = r["overload"]
