@@ -29,7 +29,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +38,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::{ConfigError, ServeArgs, ServeConfig};
@@ -97,6 +98,11 @@ pub fn router(state: AppState) -> Router {
         .route("/cds-services/{id}", post(cds::service::call))
         .route("/cds-services/{id}/feedback", post(cds::feedback::feedback))
         .layer(DefaultBodyLimit::max(limits.cds_body_bytes))
+        // Cards carry a patient's evidence: no cache may keep them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(cors);
     let assess = Router::new()
         .route("/v1/assess", post(api::assess::assess))

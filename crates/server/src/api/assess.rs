@@ -16,6 +16,10 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, Problem, body_rejection};
 use crate::state::AppState;
 
+/// The Content-Security-Policy of the standalone HTML report: inline style only.
+const STANDALONE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+
 /// Query parameters of `/v1/assess`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -101,7 +105,16 @@ pub(crate) async fn assess(
     .map_err(|e| ApiError::Internal(format!("assessment task: {e}")))??;
     let content_type = if html { "text/html; charset=utf-8" } else { "application/json" };
     let mut resp = rendered.into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::VARY, HeaderValue::from_static("accept"));
+    // A person's health data: never kept by a cache.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if html {
+        // The page is self-contained: its inline style sheet and nothing else may load.
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(STANDALONE_CSP));
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     Ok(resp)
 }

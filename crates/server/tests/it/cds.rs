@@ -59,6 +59,7 @@ async fn patient_view_shows_causes_drugs_and_links_with_evidence() {
     );
     let r = h.post_json(PV, &req).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.headers[axum::http::header::CACHE_CONTROL], "no-store");
     let cards = check_response(&r.json());
     let topics: Vec<&str> =
         cards.iter().map(|c| c["source"]["topic"]["code"].as_str().unwrap()).collect();

@@ -14,6 +14,7 @@ async fn assess_returns_exactly_the_cli_json_report() {
     let r = h.post(&format!("/v1/assess?as_of={AS_OF}"), text.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.content_type(), "application/json");
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
     let kb = kb();
     let ingested = restless_ingest::read(&text, &kb, as_of()).unwrap();
     let a = restless_engine::assess(&kb, &ingested.record, as_of());
@@ -67,6 +68,9 @@ async fn assess_gives_html_to_browsers_with_everything_escaped() {
     assert_eq!(r.status, 200);
     assert!(r.content_type().starts_with("text/html"));
     assert_eq!(r.headers[header::VARY], "accept");
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'none'") && !csp.contains("script-src"), "{csp}");
     let html = r.text();
     // The web page's report, as one self-contained document.
     assert!(html.starts_with("<!doctype html>"));
