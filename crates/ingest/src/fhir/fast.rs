@@ -198,8 +198,11 @@ pub struct Collected {
     /// Resources seen, relevant or not.
     pub read: usize,
     /// Resources of a type, or Observations with codes, that restless does not use: skipped
-    /// unparsed.
+    /// unparsed; and lab Observations the typed path found without a usable value.
     pub irrelevant: usize,
+    /// Lab Observations the typed path set aside for their status (entered in error,
+    /// cancelled, no result yet, dated after the as-of date).
+    pub skipped: usize,
     /// Oddities of shape, one line each, naming JSON paths below the `path` given (never
     /// values).
     pub notes: Vec<String>,
@@ -346,7 +349,14 @@ impl<'t> Collector<'t> {
                         }
                         // Nothing usable whoever it is about (a status that never counts, no
                         // value, a unit restless does not read).
-                        SimpleOutcome::Skipped(_) | SimpleOutcome::Irrelevant(_) => return Ok(()),
+                        SimpleOutcome::Skipped(_) => {
+                            self.stats.skipped += 1;
+                            return Ok(());
+                        }
+                        SimpleOutcome::Irrelevant(_) => {
+                            self.stats.irrelevant += 1;
+                            return Ok(());
+                        }
                         SimpleOutcome::Lab(_) => {} // no id: the general reader names it
                     }
                 }

@@ -300,6 +300,9 @@ mod tests {
             c.add(&observations, "/prefetch/observations").unwrap();
             c.add(&again, "/prefetch/mine").unwrap();
             let fast = c.labs.len();
+            // Every resource read is accounted for: typed, parsed, irrelevant or skipped.
+            let s = &c.stats;
+            assert_eq!(s.read, fast + c.resources.len() + s.irrelevant + s.skipped, "{s:?}");
             (read_collected(c, Vec::new(), &kb, today()).unwrap_or_default(), fast)
         };
         for with_patient in [true, false] {
