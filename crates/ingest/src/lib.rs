@@ -7,6 +7,7 @@
 
 mod error;
 pub mod fhir;
+pub mod lenient;
 pub mod questionnaire;
 
 pub use error::{IngestError, Problem, Warning};

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::lenient::{Lenient, Shape};
 use crate::{IngestError, Ingested};
 
 /// Finds, in raw JSON text, any LOINC code restless uses (as a quoted string).
@@ -309,12 +310,12 @@ impl<'t> Collector<'t> {
             Some("Bundle") if open_bundle => {
                 let bundle: BundleEntries<'t> = serde_json::from_str(text)?;
                 match bundle.entry {
-                    Lenient::Absent => {}
-                    Lenient::Other => c.notes.push(format!("{path}/entry: not an array; ignored")),
-                    Lenient::List(entries) => {
+                    Shape::Absent => {}
+                    Shape::Other => c.notes.push(format!("{path}/entry: not an array; ignored")),
+                    Shape::Is(Entries(entries)) => {
                         for (i, e) in entries.iter().enumerate() {
-                            match e.0 {
-                                Some(r) if r.get().starts_with('{') => {
+                            match e {
+                                Shape::Is(EntryResource(Some(r))) if r.get().starts_with('{') => {
                                     let at = format!("{path}/entry/{i}/resource");
                                     self.one(r.get(), &at, false)?;
                                 }
@@ -405,118 +406,37 @@ fn peek_type(text: &str) -> Option<&str> {
 #[derive(Deserialize)]
 struct BundleEntries<'a> {
     #[serde(borrow, default)]
-    entry: Lenient<'a>,
+    entry: Shape<Entries<'a>>,
 }
 
-/// A member that should be a list of entries: `Other` when it is not.
-#[derive(Default)]
-enum Lenient<'a> {
-    #[default]
-    Absent,
-    Other,
-    List(Vec<LenientEntry<'a>>),
-}
+/// The entries of a Bundle: each one's `resource` as text, when the entry is an object that
+/// has one.
+struct Entries<'a>(Vec<Shape<EntryResource<'a>>>);
 
-/// A Bundle entry: its `resource` as text, when the entry is an object that has one.
-struct LenientEntry<'a>(Option<&'a RawValue>);
+/// One entry's `resource`.
+struct EntryResource<'a>(Option<&'a RawValue>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Lenient<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut list = Vec::with_capacity(s.size_hint().unwrap_or(0));
-                while let Some(e) = s.next_element::<LenientEntry<'de>>()? {
-                    list.push(e);
-                }
-                Ok(Lenient::List(list))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Self::Value, A::Error> {
-                while m.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Lenient::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Lenient::Absent)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Lenient::Other)
-            }
+impl<'de: 'a, 'a> Lenient<'de> for Entries<'a> {
+    fn from_seq<A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(e) = seq.next_element::<Shape<EntryResource<'a>>>()? {
+            list.push(e);
         }
-        d.deserialize_any(V)
+        Ok(Some(Entries(list)))
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for LenientEntry<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LenientEntry<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut resource = None;
-                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
-                    if k == "resource" {
-                        resource = Some(m.next_value::<&'de RawValue>()?);
-                    } else {
-                        m.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-                Ok(LenientEntry(resource))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<Self::Value, A::Error> {
-                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(LenientEntry(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(LenientEntry(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(LenientEntry(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(LenientEntry(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(LenientEntry(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(LenientEntry(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(LenientEntry(None))
+impl<'de: 'a, 'a> Lenient<'de> for EntryResource<'a> {
+    fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut resource = None;
+        while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+            if k == "resource" {
+                resource = Some(map.next_value::<&'a RawValue>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        d.deserialize_any(V)
+        Ok(Some(EntryResource(resource)))
     }
 }
 

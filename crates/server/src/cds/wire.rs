@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use restless_ingest::lenient::{Lenient, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -244,66 +245,20 @@ struct Top<'a> {
     #[serde(default)]
     context: Option<Value>,
     #[serde(borrow, default)]
-    prefetch: Prefetch<'a>,
+    prefetch: Shape<Members<'a>>,
 }
 
-/// The `prefetch` member, read in the same pass as the rest: each value kept as text.
-#[derive(Default)]
-enum Prefetch<'a> {
-    /// Absent or `null`.
-    #[default]
-    None,
-    /// Not an object.
-    Other,
-    /// Key by key.
-    Map(BTreeMap<String, &'a RawValue>),
-}
+/// The `prefetch` member's values, key by key, kept as text (read in the same pass as the
+/// rest of the body).
+struct Members<'a>(BTreeMap<String, &'a RawValue>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Prefetch<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Prefetch<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut map = BTreeMap::new();
-                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
-                    map.insert(k, v);
-                }
-                Ok(Prefetch::Map(map))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<Self::Value, A::Error> {
-                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Prefetch::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Prefetch::None)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Prefetch::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Prefetch::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Prefetch::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Prefetch::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Prefetch::Other)
-            }
+impl<'de: 'a, 'a> Lenient<'de> for Members<'a> {
+    fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut members = BTreeMap::new();
+        while let Some((k, v)) = map.next_entry::<String, &'a RawValue>()? {
+            members.insert(k, v);
         }
-        d.deserialize_any(V)
+        Ok(Some(Members(members)))
     }
 }
 
@@ -409,9 +364,9 @@ impl<'a> HookRequest<'a> {
         }
         let mut r = Self::read_members(&obj, notes);
         match top.prefetch {
-            Prefetch::None => {}
-            Prefetch::Map(map) => r.prefetch = map,
-            Prefetch::Other => notes.push("/prefetch: not an object; ignored".to_owned()),
+            Shape::Absent => {}
+            Shape::Is(Members(map)) => r.prefetch = map,
+            Shape::Other => notes.push("/prefetch: not an object; ignored".to_owned()),
         }
         Ok(r)
     }
