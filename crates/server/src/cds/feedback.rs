@@ -16,10 +16,9 @@ use utoipa::ToSchema;
 use restless_kb::Kb;
 
 use super::cards::card_of_uuid;
-use super::discovery::hook_of;
-use super::service::{authenticate, parse_json};
+use super::service::{admit, parse_json};
 use crate::db::NewFeedback;
-use crate::error::{ApiError, FieldError, Problem, body_rejection};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
 
 /// The answer to a feedback request.
@@ -112,18 +111,10 @@ pub(crate) async fn feedback(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<FeedbackStored>, ApiError> {
-    if hook_of(&id).is_none() {
-        return Err(ApiError::NotFound(format!(
-            "no CDS service `{id}`; GET /cds-services lists them"
-        )));
-    }
-    let claims = authenticate(
-        &state,
-        &headers,
-        &[&format!("/cds-services/{id}/feedback"), &format!("/cds-services/{id}")],
-    )
-    .await?;
-    let body = body.map_err(|e| body_rejection(&e, state.config().limits.cds_body_bytes))?;
+    let feedback_path = format!("/cds-services/{id}/feedback");
+    let service_path = format!("/cds-services/{id}");
+    let (_, claims, body) =
+        admit(&state, &id, &headers, body, &[&feedback_path, &service_path]).await?;
     let value = parse_json(&body)?;
     let items =
         read(&id, &claims.iss, state.kb(), &value).map_err(|errors| ApiError::BadRequest {

@@ -54,6 +54,26 @@ pub(crate) async fn authenticate(
     ))
 }
 
+/// What every CDS route checks first, in order: the service exists (404), the caller's token
+/// is good for one of `paths` (401), and the body arrived within the limit (413). Returns the
+/// service's hook, the verified claims and the body.
+pub(crate) async fn admit(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    paths: &[&str],
+) -> Result<(&'static str, Claims, Bytes), ApiError> {
+    let Some(hook) = hook_of(id) else {
+        return Err(ApiError::NotFound(format!(
+            "no CDS service `{id}`; GET /cds-services lists them"
+        )));
+    };
+    let claims = authenticate(state, headers, paths).await?;
+    let body = body.map_err(|e| body_rejection(&e, state.config().limits.cds_body_bytes))?;
+    Ok((hook, claims, body))
+}
+
 /// Parses a JSON body, reporting syntax errors with line and column.
 pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| syntax_error(&e))
@@ -90,13 +110,8 @@ pub(crate) async fn call(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CdsResponse>, ApiError> {
-    let Some(hook) = hook_of(&id) else {
-        return Err(ApiError::NotFound(format!(
-            "no CDS service `{id}`; GET /cds-services lists them"
-        )));
-    };
-    authenticate(&state, &headers, &[&format!("/cds-services/{id}")]).await?;
-    let body = body.map_err(|e| body_rejection(&e, state.config().limits.cds_body_bytes))?;
+    let (hook, _, body) =
+        admit(&state, &id, &headers, body, &[&format!("/cds-services/{id}")]).await?;
     let mut notes = Vec::new();
     let req = HookRequest::read(&body, &mut notes).map_err(|e| match e {
         ReadError::Syntax(e) => syntax_error(&e),
