@@ -74,21 +74,10 @@ impl LoincFilter {
     }
 }
 
-/// The resource types the mapper reads or follows.
+/// The resource types the mapper reads or follows: those that give facts, the Patient,
+/// Medications (followed from orders) and Bundles (opened).
 pub(crate) fn is_relevant_type(t: &str) -> bool {
-    matches!(
-        t,
-        "Patient"
-            | "Condition"
-            | "Observation"
-            | "MedicationRequest"
-            | "MedicationStatement"
-            | "MedicationAdministration"
-            | "MedicationDispense"
-            | "FamilyMemberHistory"
-            | "Medication"
-            | "Bundle"
-    )
+    super::map::gives_facts(t) || matches!(t, "Patient" | "Medication" | "Bundle")
 }
 
 #[derive(Deserialize)]

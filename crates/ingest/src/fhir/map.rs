@@ -47,6 +47,21 @@ const FIRST_DEGREE: &[&str] = &[
     "CHILD", "NCHILD", "SON", "DAU", "SONC", "DAUC",
 ];
 
+/// The resource types that give facts about a person (the Patient aside). The fast readers
+/// skip every other type unparsed (`fast::is_relevant_type`).
+pub(crate) fn gives_facts(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Condition"
+            | "Observation"
+            | "MedicationRequest"
+            | "MedicationStatement"
+            | "MedicationAdministration"
+            | "MedicationDispense"
+            | "FamilyMemberHistory"
+    )
+}
+
 pub(crate) fn map_all(
     index: &Index<'_>,
     kb: &Kb,
@@ -144,17 +159,7 @@ pub(crate) fn map_all(
             }
             continue;
         }
-        let relevant = matches!(
-            kind,
-            "Condition"
-                | "Observation"
-                | "MedicationRequest"
-                | "MedicationStatement"
-                | "MedicationAdministration"
-                | "MedicationDispense"
-                | "FamilyMemberHistory"
-        );
-        if !relevant {
+        if !gives_facts(kind) {
             m.tally.irrelevant += 1;
             continue;
         }
