@@ -103,6 +103,28 @@ async function newPage() {
   return page;
 }
 
+/** A new page showing the questionnaire; `viewport`, when given, is set before it loads. */
+async function openQuestionnaire({ viewport } = {}) {
+  const page = await newPage();
+  if (viewport) await page.setViewportSize(viewport);
+  await page.goto(`${base}/`);
+  return page;
+}
+
+/** Runs `act` (a click or key press) and waits until the page has navigated to `path`. */
+async function submitTo(page, path, act) {
+  await Promise.all([page.waitForURL(`${base}${path}`), act()]);
+}
+
+/** Submits the questionnaire with its button. */
+const showMyReport = (page) => submitTo(page, "/report", () => page.click("text=Show my report"));
+
+/** Submits the upload form with its button. */
+const showUploadReport = (page) => submitTo(page, "/upload", () => page.click("text=Show the report"));
+
+/** Waits for the report's heading. */
+const reportShown = (page) => page.waitForSelector("h1:has-text('Your restless legs report')");
+
 const shot = (page, name, opts = {}) =>
   page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, ...opts });
 
@@ -118,34 +140,56 @@ async function foundGroup(page) {
   });
 }
 
+/** The four diagnostic criteria questions, each answered "yes" by the tests. */
+const CRITERIA = ["urge_to_move", "worse_at_rest", "relieved_by_movement", "worse_in_evening"];
+
 async function answerCriteria(page) {
-  for (const q of ["urge_to_move", "worse_at_rest", "relieved_by_movement", "worse_in_evening"]) {
+  for (const q of CRITERIA) {
     await page.check(`#f-symptoms-${q}-yes`);
   }
   await page.check("#f-symptoms-explained_by_other_condition-no");
 }
 
+/** Fills the first lab row: ferritin 20 ng/mL on 2026-10-02; `afterName` runs once the test is chosen. */
+async function fillFerritinLab(page, afterName = async () => {}) {
+  await page.selectOption("#f-labs-0-name", "ferritin");
+  await afterName();
+  await page.fill("#f-labs-0-value", "20");
+  await page.fill("#f-labs-0-unit", "ng/mL");
+  await page.fill("#f-labs-0-date", "2026-10-02");
+}
+
+/** Age 46, the criteria met, Paxil and a low ferritin: a report that finds iron deficiency. */
+async function fillPaxilAndLowFerritin(page) {
+  await page.fill("#f-person-age", "46");
+  await answerCriteria(page);
+  await page.fill("#f-medications-0", "Paxil 20 mg");
+  await fillFerritinLab(page);
+}
+
+/** The report's "Found" group names both iron deficiency and the serotonergic antidepressant. */
+async function assertIronAndAntidepressantFound(page) {
+  const found = await foundGroup(page);
+  assert.match(found, /Iron deficiency/);
+  assert.match(found, /Serotonergic antidepressant/);
+}
+
 test("fill and submit the questionnaire: low ferritin and paroxetine show both causes", async () => {
-  const page = await newPage();
-  await page.goto(`${base}/`);
+  const page = await openQuestionnaire();
   await shot(page, "01-questionnaire");
   await page.fill("#f-person-age", "46");
   await page.selectOption("#f-person-sex", "female");
   await answerCriteria(page);
   await page.fill("#f-medications-0", "paroxetine 20 mg");
   await page.check("#f-medications_complete");
-  await page.selectOption("#f-labs-0-name", "ferritin");
-  // The unit list follows the test (JavaScript enhancement).
-  assert.equal(await page.getAttribute("#f-labs-0-unit", "list"), "units-ferritin");
-  await page.fill("#f-labs-0-value", "20");
-  await page.fill("#f-labs-0-unit", "ng/mL");
-  await page.fill("#f-labs-0-date", "2026-10-02");
+  await fillFerritinLab(page, async () => {
+    // The unit list follows the test (JavaScript enhancement).
+    assert.equal(await page.getAttribute("#f-labs-0-unit", "list"), "units-ferritin");
+  });
   await shot(page, "02-questionnaire-filled");
-  await Promise.all([page.waitForURL(`${base}/report`), page.click("text=Show my report")]);
-  await page.waitForSelector("h1:has-text('Your restless legs report')");
-  const found = await foundGroup(page);
-  assert.match(found, /Iron deficiency/);
-  assert.match(found, /Serotonergic antidepressant/);
+  await showMyReport(page);
+  await reportShown(page);
+  await assertIronAndAntidepressantFound(page);
   assert.match(await page.textContent(".medicines"), /Do not stop or change a medicine on your own/);
   await shot(page, "03-report");
   // "Was this useful?" answers in place.
@@ -156,8 +200,7 @@ test("fill and submit the questionnaire: low ferritin and paroxetine show both c
 });
 
 test("live validation shows a message next to the field", async () => {
-  const page = await newPage();
-  await page.goto(`${base}/`);
+  const page = await openQuestionnaire();
   await page.fill("#f-symptoms-days_per_week", "9");
   await page.press("#f-symptoms-days_per_week", "Tab");
   assert.equal(
@@ -165,7 +208,7 @@ test("live validation shows a message next to the field", async () => {
     "Please enter a number from 0 to 7.",
   );
   // Server-side too: submit and see the summary and the message, answers kept.
-  await Promise.all([page.waitForURL(`${base}/report`), page.click("text=Show my report")]);
+  await showMyReport(page);
   await page.waitForSelector("#error-summary");
   assert.equal(await page.inputValue("#f-symptoms-days_per_week"), "9");
   await shot(page, "05-validation");
@@ -173,25 +216,23 @@ test("live validation shows a message next to the field", async () => {
 });
 
 test("upload a FHIR bundle and see its findings", async () => {
-  const page = await newPage();
-  await page.goto(`${base}/`);
+  const page = await openQuestionnaire();
   await page.setInputFiles("#upload-file", FHIR);
-  await Promise.all([page.waitForURL(`${base}/upload`), page.click("text=Show the report")]);
-  await page.waitForSelector("h1:has-text('Your restless legs report')");
+  await showUploadReport(page);
+  await reportShown(page);
   assert.match(await foundGroup(page), /Obesity/);
   await shot(page, "06-upload-report");
   await page.close();
 });
 
 test("upload a broken file and see a readable error", async () => {
-  const page = await newPage();
-  await page.goto(`${base}/`);
+  const page = await openQuestionnaire();
   await page.setInputFiles("#upload-file", {
     name: "broken.json",
     mimeType: "application/json",
     buffer: Buffer.from('{"resourceType": "Bundle", "entry": [ {'),
   });
-  await Promise.all([page.waitForURL(`${base}/upload`), page.click("text=Show the report")]);
+  await showUploadReport(page);
   const alert = await page.textContent("#upload-error");
   assert.match(alert, /We could not use this file/);
   assert.match(alert, /not a valid JSON file/);
@@ -212,8 +253,7 @@ async function tabTo(page, id, limit = 600) {
 }
 
 test("complete the questionnaire with the keyboard only", async () => {
-  const page = await newPage();
-  await page.goto(`${base}/`);
+  const page = await openQuestionnaire();
   const kb = page.keyboard;
   await tabTo(page, "f-person-age");
   await kb.type("46");
@@ -221,7 +261,7 @@ test("complete the questionnaire with the keyboard only", async () => {
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert.notEqual(outline, "none");
   await shot(page, "08-keyboard-focus", { fullPage: false });
-  for (const q of ["urge_to_move", "worse_at_rest", "relieved_by_movement", "worse_in_evening"]) {
+  for (const q of CRITERIA) {
     await tabTo(page, `f-symptoms-${q}-yes`);
     await kb.press("Space");
   }
@@ -240,26 +280,17 @@ test("complete the questionnaire with the keyboard only", async () => {
   await kb.type("10022026");
   assert.equal(await page.inputValue("#f-labs-0-date"), "2026-10-02");
   await tabTo(page, "f-labs-0-value");
-  await Promise.all([page.waitForURL(`${base}/report`), kb.press("Enter")]);
-  await page.waitForSelector("h1:has-text('Your restless legs report')");
-  const found = await foundGroup(page);
-  assert.match(found, /Iron deficiency/);
-  assert.match(found, /Serotonergic antidepressant/);
+  await submitTo(page, "/report", () => kb.press("Enter"));
+  await reportShown(page);
+  await assertIronAndAntidepressantFound(page);
   await shot(page, "09-keyboard-report");
   await page.close();
 });
 
 test("the print view renders cleanly", async () => {
-  const page = await newPage();
-  await page.goto(`${base}/`);
-  await page.fill("#f-person-age", "46");
-  await answerCriteria(page);
-  await page.fill("#f-medications-0", "Paxil 20 mg");
-  await page.selectOption("#f-labs-0-name", "ferritin");
-  await page.fill("#f-labs-0-value", "20");
-  await page.fill("#f-labs-0-unit", "ng/mL");
-  await page.fill("#f-labs-0-date", "2026-10-02");
-  await Promise.all([page.waitForURL(`${base}/report`), page.click("text=Show my report")]);
+  const page = await openQuestionnaire();
+  await fillPaxilAndLowFerritin(page);
+  await showMyReport(page);
   await page.emulateMedia({ media: "print" });
   const hidden = await page.evaluate(() =>
     [".site", ".useful", ".buttons"].map((s) => getComputedStyle(document.querySelector(s)).display),
@@ -273,15 +304,17 @@ test("the print view renders cleanly", async () => {
   await page.close();
 });
 
+/** Whether the page is no wider than the window (no sideways scrolling). */
+const fitsWidth = (page) =>
+  page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+
 test("a phone-sized screen has no sideways scrolling", async () => {
-  const page = await newPage();
-  await page.setViewportSize({ width: 375, height: 740 });
-  await page.goto(`${base}/`);
-  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
+  const page = await openQuestionnaire({ viewport: { width: 375, height: 740 } });
+  assert.ok(await fitsWidth(page));
   await shot(page, "11-phone-questionnaire", { fullPage: false });
   await page.fill("#f-medications-0", "Paxil 20 mg");
-  await Promise.all([page.waitForURL(`${base}/report`), page.click("text=Show my report")]);
-  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
+  await showMyReport(page);
+  assert.ok(await fitsWidth(page));
   await shot(page, "12-phone-report", { fullPage: false });
   await page.close();
 });
@@ -297,17 +330,10 @@ async function axe(page) {
 }
 
 test("axe-core finds no serious or critical violations on either page", async () => {
-  const page = await newPage();
-  await page.goto(`${base}/`);
+  const page = await openQuestionnaire();
   const form = await axe(page);
-  await page.fill("#f-person-age", "46");
-  await answerCriteria(page);
-  await page.fill("#f-medications-0", "Paxil 20 mg");
-  await page.selectOption("#f-labs-0-name", "ferritin");
-  await page.fill("#f-labs-0-value", "20");
-  await page.fill("#f-labs-0-unit", "ng/mL");
-  await page.fill("#f-labs-0-date", "2026-10-02");
-  await Promise.all([page.waitForURL(`${base}/report`), page.click("text=Show my report")]);
+  await fillPaxilAndLowFerritin(page);
+  await showMyReport(page);
   await page.evaluate(() => document.querySelectorAll("details").forEach((d) => { d.open = true; }));
   const report = await axe(page);
   console.log(`axe: questionnaire ${JSON.stringify(form)}; report ${JSON.stringify(report)}`);
