@@ -1572,11 +1572,24 @@ fn patient_without_id_is_found_by_its_full_url() {
     assert!(r.ing.warnings.is_empty(), "{:?}", r.ing.warnings);
 }
 
-/// `collect_resources` (CDS prefetch): relevant resources come out slimmed, the rest are
+/// The prefetch collector, one piece of text at a time, its resources appended to `out`.
+fn collect_resources(
+    text: &str,
+    filter: &restless_ingest::fhir::LoincFilter,
+    path: &str,
+    out: &mut Vec<Value>,
+) -> Result<restless_ingest::fhir::Collected, serde_json::Error> {
+    let mut c = restless_ingest::fhir::Collector::new(filter);
+    c.add(text, path)?;
+    out.append(&mut c.resources);
+    Ok(c.stats)
+}
+
+/// The `Collector` (CDS prefetch): relevant resources come out slimmed, the rest are
 /// counted, odd shapes are noted by path, and nothing about a value reaches the notes.
 #[test]
 fn collect_resources_keeps_what_the_mapper_uses_and_counts_the_rest() {
-    use restless_ingest::fhir::{LoincFilter, collect_resources};
+    use restless_ingest::fhir::LoincFilter;
     let filter = LoincFilter::new(kb());
     let bundle = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
         {"resource": {"resourceType": "Observation", "id": "ferritin", "status": "final",

@@ -182,7 +182,7 @@ pub fn read_text(text: &str, kb: &Kb, as_of: Date) -> Result<Ingested, IngestErr
     Ok(ing)
 }
 
-/// How [`collect_resources`] went through one piece of FHIR JSON text.
+/// How a [`Collector`] went through the FHIR JSON text given to it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Collected {
     /// Resources seen, relevant or not.
@@ -361,24 +361,6 @@ impl<'t> Collector<'t> {
         }
         Ok(())
     }
-}
-
-/// Collects the resources restless may use from FHIR JSON text — a Bundle (its
-/// `entry[].resource`), a single resource, or a JSON list of either — appending them to `out`
-/// parsed with [`slim_resource`]; see [`Collector`].
-///
-/// # Errors
-/// The text is not JSON at all.
-pub fn collect_resources(
-    text: &str,
-    filter: &LoincFilter,
-    path: &str,
-    out: &mut Vec<Value>,
-) -> Result<Collected, serde_json::Error> {
-    let mut c = Collector::new(filter);
-    c.add(text, path)?;
-    out.append(&mut c.resources);
-    Ok(c.stats)
 }
 
 /// The resource type of a resource written the usual way, with `resourceType` first and
