@@ -16,7 +16,7 @@ use super::cards::{self, Ctx};
 use super::discovery::{ORDER_SELECT, hook_of};
 use super::fetch::{Refusal, fetch, is_fhir_id};
 use super::record::{draft_medications, read_collected};
-use super::wire::{CdsResponse, HookRequest, ReadError, resources_of};
+use super::wire::{CdsResponse, HookRequest, ReadError};
 use crate::auth::{AuthError, Claims};
 use crate::error::{ApiError, Problem, body_rejection};
 use crate::state::AppState;
@@ -209,6 +209,8 @@ async fn gather(
     let mut have_data = false;
     let mut missing = Vec::new();
     let mut paged = Vec::new();
+    // The text of each paged prefetch, read as its first page alone if paging fails.
+    let mut paged_texts = Vec::new();
     for (key, template) in templates {
         match req.prefetch.get(*key).map(|raw| raw.get()) {
             None | Some("null") => missing.push(((*key).to_owned(), template.clone())),
@@ -219,7 +221,10 @@ async fn gather(
                     && memchr::memmem::find(text.as_bytes(), b"\"next\"").is_some();
                 let v = if paging { serde_json::from_str::<Value>(text).ok() } else { None };
                 match v.filter(has_next_link) {
-                    Some(v) => paged.push(((*key).to_owned(), v)),
+                    Some(v) => {
+                        paged.push(((*key).to_owned(), v));
+                        paged_texts.push((format!("/prefetch/{key}"), text));
+                    }
                     None => texts.push((format!("/prefetch/{key}"), text)),
                 }
             }
@@ -233,7 +238,8 @@ async fn gather(
         texts.push(("/prefetch/(other key)".to_owned(), raw.get()));
     }
     if !missing.is_empty() || !paged.is_empty() {
-        match fetch(state, req, missing.clone(), paged.clone()).await {
+        let n_missing = missing.len();
+        match fetch(state, req, missing, paged).await {
             Ok(fetched) => {
                 for (_, found) in fetched {
                     have_data = true;
@@ -242,12 +248,10 @@ async fn gather(
             }
             Err(why) => {
                 // Pages that could not be followed still count as their first page.
-                for (_, v) in paged {
-                    resources.extend(resources_of(&v, "/prefetch", &mut notes));
-                }
+                texts.append(&mut paged_texts);
                 match why {
                     Refusal::NoServer => tracing::debug!(
-                        missing = missing.len(),
+                        missing = n_missing,
                         "prefetch incomplete and no fhirServer with fhirAuthorization"
                     ),
                     Refusal::NoPatient => tracing::warn!(

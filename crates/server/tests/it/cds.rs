@@ -376,6 +376,28 @@ async fn missing_prefetch_is_fetched_from_the_fhir_server_page_by_page() {
     );
 }
 
+/// A prefetched search with a `next` page that cannot be followed (its server is not on the
+/// allow-list) still counts as its first page.
+#[tokio::test]
+async fn an_unfollowable_prefetch_page_counts_as_its_first_page() {
+    let h = Harness::new();
+    let mut req = hook_request(
+        "patient-view",
+        json!({"patientId": PATIENT}),
+        Some(rls_prefetch(&[ferritin("obs-Zq97", 21.0, "2026-10-02")], &[])),
+    );
+    req["prefetch"]["observations"]["link"] =
+        json!([{"relation": "next", "url": "https://ehr.invalid/fhir/page2"}]);
+    req["fhirServer"] = json!("https://ehr.invalid/fhir");
+    req["fhirAuthorization"] = json!({"access_token": "tok", "token_type": "Bearer"});
+    let r = h.post_json(PV, &req).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cards = check_response(&r.json());
+    let topics: Vec<&str> =
+        cards.iter().map(|c| c["source"]["topic"]["code"].as_str().unwrap()).collect();
+    assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
+}
+
 #[tokio::test]
 async fn fhir_servers_off_the_allow_list_are_never_called_and_slow_ones_time_out() {
     let (base, log) = stub_fhir(vec![patient(), rls_condition()], Duration::ZERO).await;
