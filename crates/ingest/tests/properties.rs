@@ -34,88 +34,27 @@ fn config() -> Config {
     Config { cases: 256, failure_persistence: None, ..Config::default() }
 }
 
-/// Keys of the questionnaire (top level and nested), plus a few that need escaping in a pointer.
-const KEYS: &[&str] = &[
-    "questionnaire_version",
-    "date",
-    "person",
-    "birth_date",
-    "age",
-    "sex",
-    "symptoms",
-    "urge_to_move",
-    "worse_at_rest",
-    "relieved_by_movement",
-    "worse_in_evening",
-    "explained_by_other_condition",
-    "days_per_week",
-    "age_at_onset",
-    "family_history",
-    "relative_with_rls",
-    "pregnancy",
-    "pregnant",
-    "postpartum",
-    "pregnancies",
-    "lifestyle",
-    "smoking",
-    "alcohol_drinks_per_week",
-    "alcohol_in_evening",
-    "caffeine_cups_per_day",
-    "sleep_hours",
-    "shift_work",
-    "stress",
-    "fatigue",
-    "low_mood_or_anxiety",
-    "exercise_days_per_week",
-    "long_immobility_triggers",
-    "apnoea_signs",
-    "apnoea_treated",
-    "iron_loss_signs",
-    "height_cm",
-    "weight_kg",
-    "treatment",
-    "opioid_recently_reduced",
-    "augmentation_signs",
-    "mimic_screen",
-    "cramps",
-    "single_position_relief",
-    "pain_on_walking",
-    "leg_swelling",
-    "elevation_relief",
-    "joint_pain",
-    "muscle_pain",
-    "foot_tapping",
-    "whole_body_restlessness",
-    "only_when_standing",
-    "restless_sitting_not_lying",
-    "numbness_or_burning",
-    "radiating_back_pain",
-    "toe_movements",
-    "movements_in_sleep_only",
-    "conditions_complete",
-    "medications_complete",
-    "conditions",
-    "text",
-    "code",
-    "system",
-    "resolved",
-    "onset",
-    "medications",
-    "started",
-    "stopped",
-    "labs",
-    "name",
-    "loinc",
-    "value",
-    "unit",
-    "comparator",
-    "resourceType",
-    "",
-    "a/b",
-    "~0",
-    "~",
-    "x~1y/",
-];
+/// Keys of the questionnaire (top level, sections and list items, from `SCALARS`,
+/// `QUESTIONNAIRE` and `LISTS`), plus a few that need escaping in a pointer.
+fn keys() -> &'static [&'static str] {
+    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys = SCALARS.to_vec();
+        for &(section, fields) in QUESTIONNAIRE {
+            keys.push(section);
+            keys.extend(fields.iter().map(|(key, _)| *key));
+        }
+        for &(list, item_keys) in LISTS {
+            keys.push(list);
+            keys.extend(item_keys);
+        }
+        keys.extend(["", "a/b", "~0", "~", "x~1y/"]);
+        // Each key once: "date" and "text" are read in more than one place.
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|key| seen.insert(*key));
+        keys
+    })
+}
 
 /// Strings the reader gives meaning to, and a few it must refuse.
 const STRINGS: &[&str] = &[
@@ -206,7 +145,7 @@ fn string() -> impl Strategy<Value = String> {
 }
 
 fn key() -> impl Strategy<Value = String> {
-    prop_oneof![6 => prop::sample::select(KEYS).prop_map(str::to_owned), 1 => "[a-z_~/]{0,8}"]
+    prop_oneof![6 => prop::sample::select(keys()).prop_map(str::to_owned), 1 => "[a-z_~/]{0,8}"]
 }
 
 fn leaf() -> BoxedStrategy<Value> {
@@ -232,65 +171,116 @@ fn json() -> BoxedStrategy<Value> {
         .boxed()
 }
 
-/// The questionnaire's sections and the keys each one reads.
-const SECTIONS: &[(&str, &[&str])] = &[
-    ("person", &["birth_date", "age", "sex"]),
+/// Whether the well-formed questionnaire test answers a field with yes or no.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    /// A yes/no question.
+    YesNo,
+    /// A date, a number or a choice.
+    Other,
+}
+
+use Field::{Other, YesNo};
+
+/// The questionnaire's sections and the keys each one reads, in document order: the one
+/// catalogue behind `sections()`, `yes_no()` and `keys()`.
+const QUESTIONNAIRE: &[(&str, &[(&str, Field)])] = &[
+    ("person", &[("birth_date", Other), ("age", Other), ("sex", Other)]),
     (
         "symptoms",
         &[
-            "urge_to_move",
-            "worse_at_rest",
-            "relieved_by_movement",
-            "worse_in_evening",
-            "explained_by_other_condition",
-            "days_per_week",
-            "age_at_onset",
+            ("urge_to_move", YesNo),
+            ("worse_at_rest", YesNo),
+            ("relieved_by_movement", YesNo),
+            ("worse_in_evening", YesNo),
+            ("explained_by_other_condition", YesNo),
+            ("days_per_week", Other),
+            ("age_at_onset", Other),
         ],
     ),
-    ("family_history", &["relative_with_rls"]),
-    ("pregnancy", &["pregnant", "postpartum", "pregnancies"]),
+    ("family_history", &[("relative_with_rls", YesNo)]),
+    ("pregnancy", &[("pregnant", YesNo), ("postpartum", YesNo), ("pregnancies", Other)]),
     (
         "lifestyle",
         &[
-            "smoking",
-            "alcohol_drinks_per_week",
-            "alcohol_in_evening",
-            "caffeine_cups_per_day",
-            "sleep_hours",
-            "shift_work",
-            "stress",
-            "fatigue",
-            "low_mood_or_anxiety",
-            "exercise_days_per_week",
-            "long_immobility_triggers",
-            "apnoea_signs",
-            "apnoea_treated",
-            "iron_loss_signs",
-            "height_cm",
-            "weight_kg",
+            ("smoking", Other),
+            ("alcohol_drinks_per_week", Other),
+            ("alcohol_in_evening", YesNo),
+            ("caffeine_cups_per_day", Other),
+            ("sleep_hours", Other),
+            ("shift_work", YesNo),
+            ("stress", YesNo),
+            ("fatigue", YesNo),
+            ("low_mood_or_anxiety", YesNo),
+            ("exercise_days_per_week", Other),
+            ("long_immobility_triggers", YesNo),
+            ("apnoea_signs", YesNo),
+            ("apnoea_treated", YesNo),
+            ("iron_loss_signs", YesNo),
+            ("height_cm", Other),
+            ("weight_kg", Other),
         ],
     ),
-    ("treatment", &["opioid_recently_reduced", "augmentation_signs"]),
+    ("treatment", &[("opioid_recently_reduced", YesNo), ("augmentation_signs", YesNo)]),
     (
         "mimic_screen",
         &[
-            "cramps",
-            "single_position_relief",
-            "pain_on_walking",
-            "leg_swelling",
-            "elevation_relief",
-            "joint_pain",
-            "muscle_pain",
-            "foot_tapping",
-            "whole_body_restlessness",
-            "only_when_standing",
-            "restless_sitting_not_lying",
-            "numbness_or_burning",
-            "radiating_back_pain",
-            "toe_movements",
-            "movements_in_sleep_only",
+            ("cramps", YesNo),
+            ("single_position_relief", YesNo),
+            ("pain_on_walking", YesNo),
+            ("leg_swelling", YesNo),
+            ("elevation_relief", YesNo),
+            ("joint_pain", YesNo),
+            ("muscle_pain", YesNo),
+            ("foot_tapping", YesNo),
+            ("whole_body_restlessness", YesNo),
+            ("only_when_standing", YesNo),
+            ("restless_sitting_not_lying", YesNo),
+            ("numbness_or_burning", YesNo),
+            ("radiating_back_pain", YesNo),
+            ("toe_movements", YesNo),
+            ("movements_in_sleep_only", YesNo),
         ],
     ),
+];
+
+/// A section and the keys it reads.
+type Section = (&'static str, &'static [&'static str]);
+
+/// The catalogue's sections with the keys of the fields `keep` accepts, in catalogue order;
+/// sections left without keys are left out.
+fn view(keep: fn(Field) -> bool) -> Vec<Section> {
+    QUESTIONNAIRE
+        .iter()
+        .filter_map(|&(name, fields)| {
+            let keys: Vec<&'static str> =
+                fields.iter().filter(|(_, field)| keep(*field)).map(|(key, _)| *key).collect();
+            // Leaked once per run (the views are kept in statics) so that keys can be `'static`.
+            (!keys.is_empty()).then(|| (name, &*keys.leak()))
+        })
+        .collect()
+}
+
+/// The questionnaire's sections and the keys each one reads.
+fn sections() -> &'static [Section] {
+    static SECTIONS: OnceLock<Vec<Section>> = OnceLock::new();
+    SECTIONS.get_or_init(|| view(|_| true))
+}
+
+/// The sections that hold yes/no questions, with those questions only.
+fn yes_no() -> &'static [Section] {
+    static YES_NO: OnceLock<Vec<Section>> = OnceLock::new();
+    YES_NO.get_or_init(|| view(|field| field == YesNo))
+}
+
+/// The top-level keys that hold a single value; `resourceType` tests which format the document
+/// is taken for.
+const SCALARS: &[&str] = &[
+    "questionnaire_version",
+    "date",
+    "conditions_complete",
+    "medications_complete",
+    "resourceType",
 ];
 
 /// The list sections and the keys of their items.
@@ -311,7 +301,7 @@ fn object_of(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
 /// type), lists of lab-, condition- and medication-shaped items, and top-level scalars. Reaches
 /// deeper into the reader than `json`.
 fn shaped() -> impl Strategy<Value = Value> {
-    let section = prop::sample::select(SECTIONS).prop_flat_map(|(name, keys)| {
+    let section = prop::sample::select(sections()).prop_flat_map(|(name, keys)| {
         (Just(name.to_owned()), prop_oneof![6 => object_of(keys), 1 => json()])
     });
     let list = prop::sample::select(LISTS).prop_flat_map(|(name, keys)| {
@@ -321,19 +311,7 @@ fn shaped() -> impl Strategy<Value = Value> {
             prop_oneof![6 => prop::collection::vec(item, 0..5).prop_map(Value::Array), 1 => json()],
         )
     });
-    let scalar = (
-        prop::sample::select(
-            &[
-                "questionnaire_version",
-                "date",
-                "conditions_complete",
-                "medications_complete",
-                "resourceType",
-            ][..],
-        ),
-        leaf(),
-    )
-        .prop_map(|(k, v)| (k.to_owned(), v));
+    let scalar = (prop::sample::select(SCALARS), leaf()).prop_map(|(k, v)| (k.to_owned(), v));
     let other = (key(), json());
     let entry = prop_oneof![4 => section, 3 => list, 2 => scalar, 1 => other];
     prop::collection::vec(entry, 0..10).prop_map(|kv| Value::Object(kv.into_iter().collect()))
@@ -1115,64 +1093,14 @@ fn lab_json(spec: &LabSpec) -> Result<(Value, bool), TestCaseError> {
     Ok((Value::Object(o), keep))
 }
 
-const YES_NO: &[(&str, &[&str])] = &[
-    (
-        "symptoms",
-        &[
-            "urge_to_move",
-            "worse_at_rest",
-            "relieved_by_movement",
-            "worse_in_evening",
-            "explained_by_other_condition",
-        ],
-    ),
-    ("family_history", &["relative_with_rls"]),
-    ("pregnancy", &["pregnant", "postpartum"]),
-    (
-        "lifestyle",
-        &[
-            "alcohol_in_evening",
-            "shift_work",
-            "stress",
-            "fatigue",
-            "low_mood_or_anxiety",
-            "long_immobility_triggers",
-            "apnoea_signs",
-            "apnoea_treated",
-            "iron_loss_signs",
-        ],
-    ),
-    ("treatment", &["opioid_recently_reduced", "augmentation_signs"]),
-    (
-        "mimic_screen",
-        &[
-            "cramps",
-            "single_position_relief",
-            "pain_on_walking",
-            "leg_swelling",
-            "elevation_relief",
-            "joint_pain",
-            "muscle_pain",
-            "foot_tapping",
-            "whole_body_restlessness",
-            "only_when_standing",
-            "restless_sitting_not_lying",
-            "numbness_or_burning",
-            "radiating_back_pain",
-            "toe_movements",
-            "movements_in_sleep_only",
-        ],
-    ),
-];
-
 fn yes_no_count() -> usize {
-    YES_NO.iter().map(|(_, keys)| keys.len()).sum()
+    yes_no().iter().map(|(_, keys)| keys.len()).sum()
 }
 
 #[derive(Clone, Debug)]
 struct QSpec {
     labs: Vec<LabSpec>,
-    /// One entry per yes/no question in `YES_NO` order: unanswered, no or yes.
+    /// One entry per yes/no question in `yes_no()` order: unanswered, no or yes.
     answers: Vec<Option<bool>>,
     birth_days_ago: Option<u32>,
     sex: Option<&'static str>,
@@ -1213,7 +1141,7 @@ fn questionnaire(spec: &QSpec) -> Result<(Value, usize, usize), TestCaseError> {
     top.insert("person".into(), Value::Object(person));
     let mut given = 0;
     let mut answers = spec.answers.iter();
-    for (section, keys) in YES_NO {
+    for (section, keys) in yes_no() {
         let mut o = Map::new();
         for key in *keys {
             if let Some(Some(b)) = answers.next() {
