@@ -42,8 +42,8 @@ impl Moment {
     }
 }
 
-/// `2025-03-01T09:14:07-05:00`
-pub(crate) fn moment(buf: &mut String, m: Moment) {
+/// `2025-03-01T09:14:07`: the day and time of a moment, without its offset.
+fn date_time(buf: &mut String, m: Moment) {
     date(buf, m.day);
     buf.push('T');
     two(buf, m.secs / 3600);
@@ -51,18 +51,17 @@ pub(crate) fn moment(buf: &mut String, m: Moment) {
     two(buf, m.secs / 60 % 60);
     buf.push(':');
     two(buf, m.secs % 60);
+}
+
+/// `2025-03-01T09:14:07-05:00`
+pub(crate) fn moment(buf: &mut String, m: Moment) {
+    date_time(buf, m);
     buf.push_str(m.tz);
 }
 
 /// `2025-03-01T09:14:07.084-05:00`, the form Synthea gives `issued`.
 pub(crate) fn instant(buf: &mut String, m: Moment, millis: u32) {
-    date(buf, m.day);
-    buf.push('T');
-    two(buf, m.secs / 3600);
-    buf.push(':');
-    two(buf, m.secs / 60 % 60);
-    buf.push(':');
-    two(buf, m.secs % 60);
+    date_time(buf, m);
     buf.push('.');
     buf.push(char::from(b'0' + (millis / 100 % 10) as u8));
     two(buf, millis % 100);

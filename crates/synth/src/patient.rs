@@ -668,13 +668,9 @@ impl<'a, 'c, 'k> Pg<'a, 'c, 'k> {
         if adult {
             let n = self.rng.weighted(&[0.35, 0.3, 0.2, 0.1, 0.05]);
             for _ in 0..n {
-                let chronic: Vec<usize> = (0..self.w.cat.noise_dx.len())
-                    .filter(|&i| self.w.cat.noise_dx[i].dx.course == Course::Chronic)
-                    .collect();
-                if chronic.is_empty() {
+                let Some(pick) = self.pick_noise_dx(Course::Chronic) else {
                     break;
-                }
-                let pick = chronic[self.rng.index(chronic.len())];
+                };
                 let wellness: Vec<NaiveDate> = self
                     .visits
                     .iter()
@@ -686,49 +682,20 @@ impl<'a, 'c, 'k> Pg<'a, 'c, 'k> {
                 }
             }
             let m = self.rng.weighted(&[0.4, 0.3, 0.2, 0.1]);
-            let chronic_rx: Vec<NoiseRx> =
-                self.w.cat.noise_rx.iter().filter(|r| r.usage == Use::Chronic).copied().collect();
             for _ in 0..m {
-                if chronic_rx.is_empty() {
+                let Some(rx) = self.pick_noise_rx(Use::Chronic) else {
                     break;
-                }
-                let rx = chronic_rx[self.rng.index(chronic_rx.len())];
+                };
                 if let Some(d) = self.random_wellness_day() {
                     self.chronic_rx.push(Chronic { rx: ChronicRx::Noise(rx), start: d });
                 }
             }
         }
         if self.p.female && (15..=45).contains(&age) && self.rng.chance(0.35) {
-            let options: Vec<NoiseRx> = self
-                .w
-                .cat
-                .noise_rx
-                .iter()
-                .filter(|r| r.usage == Use::Contraceptive)
-                .copied()
-                .collect();
-            if !options.is_empty()
-                && let Some(d) = self.random_wellness_day()
-            {
-                let rx = options[self.rng.index(options.len())];
-                self.chronic_rx.push(Chronic { rx: ChronicRx::Noise(rx), start: d });
-            }
+            self.add_noise_rx(Use::Contraceptive);
         }
         if rls && self.rng.chance(0.4) {
-            let options: Vec<NoiseRx> = self
-                .w
-                .cat
-                .noise_rx
-                .iter()
-                .filter(|r| r.usage == Use::RlsTreatment)
-                .copied()
-                .collect();
-            if !options.is_empty()
-                && let Some(d) = self.random_wellness_day()
-            {
-                let rx = options[self.rng.index(options.len())];
-                self.chronic_rx.push(Chronic { rx: ChronicRx::Noise(rx), start: d });
-            }
+            self.add_noise_rx(Use::RlsTreatment);
         }
         if self.p.female && (20..=55).contains(&age) && self.rng.chance(0.25) {
             // A past pregnancy, resolved.
@@ -768,6 +735,38 @@ impl<'a, 'c, 'k> Pg<'a, 'c, 'k> {
             .map(|v| v.at.day)
             .collect();
         if days.is_empty() { None } else { Some(days[self.rng.index(days.len())]) }
+    }
+
+    /// A noise condition of `course` drawn at random, as an index into the catalogue's
+    /// `noise_dx` (no draw when there is none).
+    fn pick_noise_dx(&mut self, course: Course) -> Option<usize> {
+        let options: Vec<usize> = (0..self.w.cat.noise_dx.len())
+            .filter(|&i| self.w.cat.noise_dx[i].dx.course == course)
+            .collect();
+        (!options.is_empty()).then(|| options[self.rng.index(options.len())])
+    }
+
+    /// The catalogue's noise drugs of one use.
+    fn noise_rx_of(&self, usage: Use) -> Vec<NoiseRx> {
+        self.w.cat.noise_rx.iter().filter(|r| r.usage == usage).copied().collect()
+    }
+
+    /// A noise drug of `usage` drawn at random (no draw when there is none).
+    fn pick_noise_rx(&mut self, usage: Use) -> Option<NoiseRx> {
+        let options = self.noise_rx_of(usage);
+        (!options.is_empty()).then(|| options[self.rng.index(options.len())])
+    }
+
+    /// A chronic prescription of a noise drug of `usage`, from a random check-up on. The day is
+    /// drawn before the drug, and nothing is drawn when there is no such drug or check-up.
+    fn add_noise_rx(&mut self, usage: Use) {
+        let options = self.noise_rx_of(usage);
+        if !options.is_empty()
+            && let Some(start) = self.random_wellness_day()
+        {
+            let rx = options[self.rng.index(options.len())];
+            self.chronic_rx.push(Chronic { rx: ChronicRx::Noise(rx), start });
+        }
     }
 
     fn noise_dx_index(&self, snomed: &str) -> Option<usize> {
@@ -1176,10 +1175,7 @@ impl<'a, 'c, 'k> Pg<'a, 'c, 'k> {
         // An acute problem at a visit for a symptom.
         let acute =
             if matches!(v.kind, VisitKind::Sick | VisitKind::Emergency) && self.rng.chance(0.75) {
-                let options: Vec<usize> = (0..self.w.cat.noise_dx.len())
-                    .filter(|&i| self.w.cat.noise_dx[i].dx.course == Course::Acute)
-                    .collect();
-                (!options.is_empty()).then(|| options[self.rng.index(options.len())])
+                self.pick_noise_dx(Course::Acute)
             } else {
                 None
             };
@@ -1191,15 +1187,13 @@ impl<'a, 'c, 'k> Pg<'a, 'c, 'k> {
             let abated = plus(v.at.day, self.rng.range(7, 30));
             self.noise_condition(&at, i, Some(abated))?;
         }
-        if v.kind == VisitKind::Wellness && adult && self.rng.chance(0.45) {
-            let options: Vec<usize> = (0..self.w.cat.noise_dx.len())
-                .filter(|&i| self.w.cat.noise_dx[i].dx.course == Course::Finding)
-                .collect();
-            if !options.is_empty() {
-                let i = options[self.rng.index(options.len())];
-                let abated = plus(v.at.day, self.rng.range(200, 500));
-                self.noise_condition(&at, i, Some(abated))?;
-            }
+        if v.kind == VisitKind::Wellness
+            && adult
+            && self.rng.chance(0.45)
+            && let Some(i) = self.pick_noise_dx(Course::Finding)
+        {
+            let abated = plus(v.at.day, self.rng.range(200, 500));
+            self.noise_condition(&at, i, Some(abated))?;
         }
         let starting: Vec<usize> =
             self.chronic_dx.iter().filter(|(_, d)| *d <= v.at.day).map(|(i, _)| *i).collect();
@@ -1216,15 +1210,12 @@ impl<'a, 'c, 'k> Pg<'a, 'c, 'k> {
                 self.planted_condition(&at, dx)?;
             }
         }
-        if last_visit && self.conditions_written == 0 {
-            // Every patient has a problem list: one finding at least.
-            let options: Vec<usize> = (0..self.w.cat.noise_dx.len())
-                .filter(|&i| self.w.cat.noise_dx[i].dx.course == Course::Finding)
-                .collect();
-            if !options.is_empty() {
-                let i = options[self.rng.index(options.len())];
-                self.noise_condition(&at, i, None)?;
-            }
+        // Every patient has a problem list: one finding at least.
+        if last_visit
+            && self.conditions_written == 0
+            && let Some(i) = self.pick_noise_dx(Course::Finding)
+        {
+            self.noise_condition(&at, i, None)?;
         }
 
         // Vital signs.
@@ -1292,28 +1283,24 @@ impl<'a, 'c, 'k> Pg<'a, 'c, 'k> {
                 }
             }
         }
-        if matches!(v.kind, VisitKind::Sick | VisitKind::Emergency) && self.rng.chance(0.5) {
-            let options: Vec<NoiseRx> =
-                self.w.cat.noise_rx.iter().filter(|r| r.usage == Use::Acute).copied().collect();
-            if !options.is_empty() {
-                let rx = options[self.rng.index(options.len())];
-                let status = if self.rng.chance(0.8) { "stopped" } else { "completed" };
-                self.noise_med(&at, &rx, status)?;
-            }
+        if matches!(v.kind, VisitKind::Sick | VisitKind::Emergency)
+            && self.rng.chance(0.5)
+            && let Some(rx) = self.pick_noise_rx(Use::Acute)
+        {
+            let status = if self.rng.chance(0.8) { "stopped" } else { "completed" };
+            self.noise_med(&at, &rx, status)?;
         }
         for e in &v.events {
             if let Event::Rx(rx) = e {
                 self.planted_med(&at, rx)?;
             }
         }
-        if last_visit && self.medications_written == 0 {
-            // Every patient has a medication list: one past course at least.
-            let options: Vec<NoiseRx> =
-                self.w.cat.noise_rx.iter().filter(|r| r.usage == Use::Acute).copied().collect();
-            if !options.is_empty() {
-                let rx = options[self.rng.index(options.len())];
-                self.noise_med(&at, &rx, "completed")?;
-            }
+        // Every patient has a medication list: one past course at least.
+        if last_visit
+            && self.medications_written == 0
+            && let Some(rx) = self.pick_noise_rx(Use::Acute)
+        {
+            self.noise_med(&at, &rx, "completed")?;
         }
 
         // Care plans and allergies now and then.
