@@ -73,6 +73,41 @@ fn bench(c: &mut Criterion) {
         });
     });
     g.finish();
+
+    // The engine alone (no reading, no report), on the typical CDS patient-view prefetch of
+    // `bench/serve` read as one Bundle, with and without explanations.
+    let hook: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/serve.d/patient-view.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut entries = Vec::new();
+    for v in hook["prefetch"].as_object().unwrap().values() {
+        match v["entry"].as_array() {
+            Some(list) => entries.extend(list.iter().cloned()),
+            None => entries.push(json!({ "resource": v })),
+        }
+    }
+    let bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
+    let record = restless_ingest::read(&bundle.to_string(), &kb, as_of).unwrap().record;
+    let mut g = c.benchmark_group("engine");
+    for (name, explain) in
+        [("typical-prefetch-explained", true), ("typical-prefetch-statuses", false)]
+    {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(restless_engine::assess_with(
+                    &kb,
+                    black_box(&record),
+                    as_of,
+                    restless_engine::AssessOptions { explain },
+                ))
+            })
+        });
+    }
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -1,12 +1,10 @@
 //! The assessment: findings per cause, the diagnosis criteria, the classification and the
 //! work-up, built from criterion outcomes.
 
-use std::collections::BTreeMap;
-
 use restless_facts::{Answer, AnswerValue, Date, FactKey};
-use restless_kb::{Cause, CauseKind, Strength, Tag};
+use restless_kb::{Cause, CauseKind, Expr, Strength, Tag};
 
-use crate::eval::{Ctx, Decided, Outcome, eval, leaves};
+use crate::eval::{Ctx, Outcome, leaves, support, value};
 
 /// Three-valued truth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -257,14 +255,14 @@ pub struct Assessment {
     pub questions: Vec<Question>,
 }
 
-struct Evaluated {
+struct Evaluated<'k> {
     status: Status,
     evidence: Vec<Evidence>,
-    missing: Vec<FactKey>,
+    missing: Vec<&'k FactKey>,
     alternatives: Vec<String>,
 }
 
-fn collect_evidence(outcomes: &[Outcome], idx: &[usize], out: &mut Vec<Evidence>) {
+fn collect_evidence(outcomes: &[Outcome<'_>], idx: &[usize], out: &mut Vec<Evidence>) {
     for &i in idx {
         if let Some(o) = outcomes.get(i) {
             for e in &o.evidence {
@@ -279,30 +277,48 @@ fn collect_evidence(outcomes: &[Outcome], idx: &[usize], out: &mut Vec<Evidence>
     }
 }
 
-fn collect_missing(outcomes: &[Outcome], idx: &[usize], out: &mut Vec<FactKey>) {
+fn collect_missing<'k>(outcomes: &[Outcome<'k>], idx: &[usize], out: &mut Vec<&'k FactKey>) {
     for &i in idx {
         if let Some(o) = outcomes.get(i)
             && o.value == Tri::Unknown
-            && let Some(m) = &o.missing
-            && !out.contains(m)
+            && let Some(m) = o.missing
+            && !out.contains(&m)
         {
-            out.push(m.clone());
+            out.push(m);
         }
     }
 }
 
-fn evaluate(ctx: &Ctx<'_>, cause: &Cause) -> Evaluated {
-    let outcomes: Vec<Outcome> = cause.criteria.iter().map(|c| ctx.criterion(c)).collect();
-    let present = eval(&cause.rule.present, &outcomes);
-    let possible: Option<Decided> = cause.rule.possible.as_ref().map(|e| eval(e, &outcomes));
-    let absent: Option<Decided> = cause.rule.absent.as_ref().map(|e| eval(e, &outcomes));
+/// Scratch space reused from one cause to the next.
+#[derive(Default)]
+struct Scratch<'k> {
+    outcomes: Vec<Outcome<'k>>,
+    support: Vec<usize>,
+}
+
+fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> Evaluated<'k> {
+    let Scratch { outcomes, support: idx } = scratch;
+    outcomes.clear();
+    outcomes.extend(cause.criteria.iter().map(|c| ctx.criterion(c)));
+    let outcomes = &outcomes[..];
+    let rule = &cause.rule;
+    let present = value(&rule.present, outcomes);
+    let possible = rule.possible.as_ref().map(|e| value(e, outcomes));
+    let absent = rule.absent.as_ref().map(|e| value(e, outcomes));
     let mut evidence = Vec::new();
     let mut missing = Vec::new();
     let mut alternatives = Vec::new();
-    let possible_value = possible.as_ref().map(|d| d.value);
-    let status = if present.value == Tri::Met {
-        collect_evidence(&outcomes, &present.support, &mut evidence);
-        for &i in &present.support {
+    // The criteria that decided `e`, in `idx`.
+    let decided = |e: &Expr, idx: &mut Vec<usize>| {
+        idx.clear();
+        support(e, outcomes, idx);
+    };
+    let status = if present == Tri::Met {
+        decided(&rule.present, idx);
+        if ctx.explain {
+            collect_evidence(outcomes, idx, &mut evidence);
+        }
+        for &i in idx.iter() {
             if let (Some(c), Some(o)) = (cause.criteria.get(i), outcomes.get(i))
                 && let (FactKey::Drug(class), Tri::Met) = (&c.fact, o.value)
                 && let Some(cl) = ctx.kb.terminology().drug_class(class)
@@ -315,33 +331,48 @@ fn evaluate(ctx: &Ctx<'_>, cause: &Cause) -> Evaluated {
             }
         }
         Status::Present
-    } else if possible_value == Some(Tri::Met) {
-        if let Some(p) = &possible {
-            collect_evidence(&outcomes, &p.support, &mut evidence);
+    } else if possible == Some(Tri::Met) {
+        if let Some(p) = &rule.possible
+            && ctx.explain
+        {
+            decided(p, idx);
+            collect_evidence(outcomes, idx, &mut evidence);
         }
-        collect_missing(&outcomes, &present.support, &mut missing);
+        decided(&rule.present, idx);
+        collect_missing(outcomes, idx, &mut missing);
         Status::Possible
-    } else if absent.as_ref().is_some_and(|a| a.value == Tri::Met) {
-        if let Some(a) = &absent {
-            collect_evidence(&outcomes, &a.support, &mut evidence);
+    } else if absent == Some(Tri::Met) {
+        if let Some(a) = &rule.absent
+            && ctx.explain
+        {
+            decided(a, idx);
+            collect_evidence(outcomes, idx, &mut evidence);
         }
         Status::Absent
-    } else if present.value == Tri::NotMet && possible_value != Some(Tri::Unknown) {
-        collect_evidence(&outcomes, &present.support, &mut evidence);
-        if let Some(p) = &possible {
-            collect_evidence(&outcomes, &p.support, &mut evidence);
+    } else if present == Tri::NotMet && possible != Some(Tri::Unknown) {
+        if ctx.explain {
+            decided(&rule.present, idx);
+            collect_evidence(outcomes, idx, &mut evidence);
+            if let Some(p) = &rule.possible {
+                decided(p, idx);
+                collect_evidence(outcomes, idx, &mut evidence);
+            }
         }
         Status::Absent
     } else {
-        let mut all = Vec::new();
-        leaves(&cause.rule.present, &mut all);
-        if let Some(p) = &cause.rule.possible {
-            leaves(p, &mut all);
+        if ctx.explain {
+            idx.clear();
+            leaves(&rule.present, idx);
+            if let Some(p) = &rule.possible {
+                leaves(p, idx);
+            }
+            collect_evidence(outcomes, idx, &mut evidence);
         }
-        collect_evidence(&outcomes, &all, &mut evidence);
-        collect_missing(&outcomes, &present.support, &mut missing);
-        if let Some(p) = &possible {
-            collect_missing(&outcomes, &p.support, &mut missing);
+        decided(&rule.present, idx);
+        collect_missing(outcomes, idx, &mut missing);
+        if let Some(p) = &rule.possible {
+            decided(p, idx);
+            collect_missing(outcomes, idx, &mut missing);
         }
         Status::Unknown
     };
@@ -369,11 +400,13 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
     let mut findings = Vec::new();
     let mut mimics = Vec::new();
     let mut workup: Vec<WorkupItem> = Vec::new();
-    let mut questions: BTreeMap<String, Question> = BTreeMap::new();
-    let mut open: Vec<(String, Vec<FactKey>)> = Vec::new();
+    let mut questions: Vec<Question> = Vec::new();
+    // Open findings (unknown or possible): index in `findings` before sorting, what is missing.
+    let mut open: Vec<(usize, Vec<&FactKey>)> = Vec::new();
+    let mut scratch = Scratch::default();
 
     for cause in ctx.kb.causes() {
-        let ev = evaluate(ctx, cause);
+        let ev = evaluate(ctx, cause, &mut scratch);
         if cause.kind == CauseKind::Mimic {
             if matches!(ev.status, Status::Present | Status::Possible) {
                 mimics.push(Mimic {
@@ -386,8 +419,9 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             }
             continue;
         }
+        let missing = ev.missing.iter().map(|k| missing_name(ctx, k)).collect();
         if matches!(ev.status, Status::Unknown | Status::Possible) {
-            open.push((cause.id.clone(), ev.missing.clone()));
+            open.push((findings.len(), ev.missing));
         }
         findings.push(Finding {
             cause: cause.id.clone(),
@@ -396,27 +430,36 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             status: ev.status,
             strength: cause.strength,
             evidence: ev.evidence,
-            missing: ev.missing.iter().map(|k| missing_name(ctx, k)).collect(),
+            missing,
             advice: if ctx.explain { cause.advice.clone() } else { String::new() },
             references: if ctx.explain { cause.references.clone() } else { Vec::new() },
             seed: if ctx.explain { cause.seed.clone() } else { Vec::new() },
             alternatives: ev.alternatives,
         });
     }
-    findings.sort_by(|a, b| {
+    // Sort by status, then strength, then id; `rank` says where each finding went.
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&findings[a], &findings[b]);
         a.status
             .cmp(&b.status)
             .then(strength_rank(a.strength).cmp(&strength_rank(b.strength)))
             .then(a.cause.cmp(&b.cause))
     });
+    let mut rank = vec![0; findings.len()];
+    for (to, &from) in order.iter().enumerate() {
+        rank[from] = to;
+    }
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    let findings: Vec<Finding> = order.iter().filter_map(|&i| slots[i].take()).collect();
     mimics.sort_by(|a, b| a.status.cmp(&b.status).then(a.id.cmp(&b.id)));
 
     // Work-up and questions, in the order of the findings they serve.
-    let order: Vec<&str> = findings.iter().map(|f| f.cause.as_str()).collect();
-    open.sort_by_key(|(id, _)| order.iter().position(|o| o == id).unwrap_or(usize::MAX));
+    open.sort_by_key(|(i, _)| rank[*i]);
     let t = ctx.kb.terminology();
-    for (cause, missing) in &open {
-        for key in missing {
+    for (i, missing) in &open {
+        let cause = &findings[rank[*i]].cause;
+        for &key in missing {
             match key {
                 FactKey::Lab(id) => {
                     let Some(a) = t.analyte(id) else { continue };
@@ -436,23 +479,28 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
                     }
                 }
                 other => {
-                    let (id, text) = match other {
-                        FactKey::Answer(a) => (format!("answer.{}", a.name()), a.question().to_owned()),
-                        FactKey::Age => ("age".to_owned(), "What is the person's date of birth?".to_owned()),
-                        FactKey::Sex => ("sex".to_owned(), "What is the person's sex?".to_owned()),
-                        FactKey::OnsetAge => ("onset-age".to_owned(), "How old was the person when the symptoms first began?".to_owned()),
-                        FactKey::Condition(_) => ("condition-list".to_owned(), "Which conditions has the person been diagnosed with? A complete list settles this.".to_owned()),
-                        FactKey::Drug(_) => ("medication-list".to_owned(), "Which medicines does the person take now, including over-the-counter sleep aids and cold remedies? A complete list settles this.".to_owned()),
+                    let (prefix, name, text) = match other {
+                        FactKey::Answer(a) => ("answer.", a.name(), a.question()),
+                        FactKey::Age => ("", "age", "What is the person's date of birth?"),
+                        FactKey::Sex => ("", "sex", "What is the person's sex?"),
+                        FactKey::OnsetAge => (
+                            "",
+                            "onset-age",
+                            "How old was the person when the symptoms first began?",
+                        ),
+                        FactKey::Condition(_) => (
+                            "",
+                            "condition-list",
+                            "Which conditions has the person been diagnosed with? A complete list settles this.",
+                        ),
+                        FactKey::Drug(_) => (
+                            "",
+                            "medication-list",
+                            "Which medicines does the person take now, including over-the-counter sleep aids and cold remedies? A complete list settles this.",
+                        ),
                         FactKey::Lab(_) => continue,
                     };
-                    let q = questions.entry(id.clone()).or_insert(Question {
-                        id,
-                        text,
-                        for_causes: Vec::new(),
-                    });
-                    if !q.for_causes.contains(cause) {
-                        q.for_causes.push(cause.clone());
-                    }
+                    ask(&mut questions, prefix, name, text, cause);
                 }
             }
         }
@@ -467,7 +515,6 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             classification.summary
         );
     }
-    let mut questions: Vec<Question> = questions.into_values().collect();
     questions.sort_by(|a, b| b.for_causes.len().cmp(&a.for_causes.len()).then(a.id.cmp(&b.id)));
     Assessment {
         as_of: ctx.as_of,
@@ -480,11 +527,7 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
     }
 }
 
-fn diagnose(
-    ctx: &Ctx<'_>,
-    mimics: Vec<Mimic>,
-    questions: &mut BTreeMap<String, Question>,
-) -> Diagnosis {
+fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut Vec<Question>) -> Diagnosis {
     let answer = |a: Answer| ctx.answer(a);
     let ev = |a: Answer, rule: &str| -> Vec<Evidence> {
         answer(a)
@@ -560,15 +603,7 @@ fn diagnose(
         Answer::ExplainedByOther,
     ]) {
         if c.value == Tri::Unknown && answer(a).is_none() {
-            let id = format!("answer.{}", a.name());
-            let q = questions.entry(id.clone()).or_insert(Question {
-                id,
-                text: a.question().to_owned(),
-                for_causes: Vec::new(),
-            });
-            if !q.for_causes.iter().any(|x| x == "diagnosis") {
-                q.for_causes.push("diagnosis".to_owned());
-            }
+            ask(questions, "answer.", a.name(), a.question(), "diagnosis");
         }
     }
     let status = if criteria.iter().any(|c| c.value == Tri::NotMet) {
@@ -597,6 +632,28 @@ fn diagnose(
     Diagnosis { status, criteria, mimics, recorded }
 }
 
+/// Adds `cause` to the question `{prefix}{name}`, asking it first if it is new.
+fn ask(questions: &mut Vec<Question>, prefix: &str, name: &str, text: &str, cause: &str) {
+    let is = |q: &Question| {
+        q.id.len() == prefix.len() + name.len() && q.id.starts_with(prefix) && q.id.ends_with(name)
+    };
+    let at = match questions.iter().position(is) {
+        Some(at) => at,
+        None => {
+            questions.push(Question {
+                id: format!("{prefix}{name}"),
+                text: text.to_owned(),
+                for_causes: Vec::new(),
+            });
+            questions.len() - 1
+        }
+    };
+    let q = &mut questions[at];
+    if !q.for_causes.iter().any(|c| c == cause) {
+        q.for_causes.push(cause.to_owned());
+    }
+}
+
 fn list(names: &[&str]) -> String {
     match names {
         [] => String::new(),
@@ -608,8 +665,8 @@ fn list(names: &[&str]) -> String {
 fn classify(ctx: &Ctx<'_>, findings: &[Finding]) -> Classification {
     let cls = ctx.kb.classification();
     let outcomes: Vec<Outcome> = cls.criteria.iter().map(|c| ctx.criterion(c)).collect();
-    let core = eval(&cls.core_workup, &outcomes);
-    let core_done = core.value == Tri::Met;
+    let core = value(&cls.core_workup, &outcomes);
+    let core_done = core == Tri::Met;
     let names = |kind: CauseKind, status: Status| -> Vec<&str> {
         findings
             .iter()
@@ -662,7 +719,7 @@ fn classify(ctx: &Ctx<'_>, findings: &[Finding]) -> Classification {
     if kidney.iter().all(|k| not_on_record(k)) {
         gaps.push("kidney function");
     }
-    if core.value != Tri::Met && gaps.is_empty() {
+    if core != Tri::Met && gaps.is_empty() {
         gaps.push("pregnancy status");
     }
     let possible = names(CauseKind::SecondaryCause, Status::Possible);

@@ -23,11 +23,12 @@ pub(crate) struct Ctx<'a> {
 
 /// The outcome of one criterion: its value, the evidence it rests on and, when unknown or not
 /// yet on record, the fact that would settle it.
+/// `missing` is the criterion's own fact key, borrowed from the knowledge base.
 #[derive(Clone, Debug)]
-pub(crate) struct Outcome {
+pub(crate) struct Outcome<'k> {
     pub value: Tri,
     pub evidence: Vec<Evidence>,
-    pub missing: Option<FactKey>,
+    pub missing: Option<&'k FactKey>,
 }
 
 fn src(p: &Provenance) -> String {
@@ -106,22 +107,27 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Labs of an analyte within the window ending at as-of, newest first, and stale ones.
-    fn labs_of(&self, id: &str, months: u32) -> (Vec<&'a LabResult>, Vec<&'a LabResult>) {
+    /// Labs of an analyte within the window ending at as-of (newest first), and stale ones
+    /// (older or undated), as two iterators over the same list.
+    fn labs_of(
+        &self,
+        id: &str,
+        months: u32,
+    ) -> (
+        impl Iterator<Item = &'a LabResult> + use<'a, '_>,
+        impl Iterator<Item = &'a LabResult> + use<'a, '_>,
+    ) {
         let from = months_before(self.as_of, months);
-        let (mut current, mut stale) = (Vec::new(), Vec::new());
-        for l in self.labs.get(id).into_iter().flatten().copied() {
-            match l.date {
-                Some(d) if d > self.as_of => {}
-                Some(d) if d >= from => current.push(l),
-                _ => stale.push(l),
-            }
-        }
+        let as_of = self.as_of;
+        let all = self.labs.get(id).map_or(&[][..], Vec::as_slice);
+        let current =
+            all.iter().copied().filter(move |l| l.date.is_some_and(|d| d <= as_of && d >= from));
+        let stale = all.iter().copied().filter(move |l| l.date.is_none_or(|d| d < from));
         (current, stale)
     }
 
-    pub(crate) fn criterion(&self, c: &Criterion) -> Outcome {
-        let unknown = |missing: FactKey| Outcome {
+    pub(crate) fn criterion<'k>(&self, c: &'k Criterion) -> Outcome<'k> {
+        let unknown = |missing: &'k FactKey| Outcome {
             value: Tri::Unknown,
             evidence: Vec::new(),
             missing: Some(missing),
@@ -129,12 +135,10 @@ impl<'a> Ctx<'a> {
         let tri = |b: bool| if b { Tri::Met } else { Tri::NotMet };
         match (&c.fact, &c.test) {
             (FactKey::Age, test) => match &self.age {
-                None if *test == Test::Known => Outcome {
-                    value: Tri::NotMet,
-                    evidence: Vec::new(),
-                    missing: Some(FactKey::Age),
-                },
-                None => unknown(FactKey::Age),
+                None if *test == Test::Known => {
+                    Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(&c.fact) }
+                }
+                None => unknown(&c.fact),
                 Some((age, p)) => {
                     let value = match test {
                         Test::Compare { op, threshold, .. } => {
@@ -152,12 +156,10 @@ impl<'a> Ctx<'a> {
                 }
             },
             (FactKey::Sex, test) => match &self.rec.sex {
-                None if *test == Test::Known => Outcome {
-                    value: Tri::NotMet,
-                    evidence: Vec::new(),
-                    missing: Some(FactKey::Sex),
-                },
-                None => unknown(FactKey::Sex),
+                None if *test == Test::Known => {
+                    Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(&c.fact) }
+                }
+                None => unknown(&c.fact),
                 Some((sex, p)) => {
                     let value = match test {
                         Test::SexIs(want) => tri(sex == want),
@@ -172,12 +174,10 @@ impl<'a> Ctx<'a> {
                 }
             },
             (FactKey::OnsetAge, test) => match &self.rec.onset_age {
-                None if *test == Test::Known => Outcome {
-                    value: Tri::NotMet,
-                    evidence: Vec::new(),
-                    missing: Some(FactKey::OnsetAge),
-                },
-                None => unknown(FactKey::OnsetAge),
+                None if *test == Test::Known => {
+                    Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(&c.fact) }
+                }
+                None => unknown(&c.fact),
                 Some((onset, p)) => {
                     let value = match test {
                         Test::Compare { op, threshold, .. } => tri(op.holds(*onset, *threshold)),
@@ -203,7 +203,7 @@ impl<'a> Ctx<'a> {
             (FactKey::Drug(id), _) => self.drug(c, id),
             (FactKey::Answer(a), test) => {
                 let found = self.answer(*a);
-                let key = FactKey::Answer(*a);
+                let key = &c.fact;
                 match found {
                     None if *test == Test::Known => {
                         Outcome { value: Tri::NotMet, evidence: Vec::new(), missing: Some(key) }
@@ -237,15 +237,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn lab(&self, c: &Criterion, id: &str, test: &Test) -> Outcome {
+    fn lab<'k>(&self, c: &'k Criterion, id: &str, test: &Test) -> Outcome<'k> {
         let months = c.within_months.unwrap_or(12);
-        let (current, stale) = self.labs_of(id, months);
-        let key = FactKey::Lab(id.into());
+        let (mut current, stale) = self.labs_of(id, months);
+        let key = &c.fact;
         let history = |e: &mut Vec<Evidence>| {
             if !self.explain {
                 return;
             }
-            for l in stale.iter().take(3) {
+            for l in stale.take(3) {
                 let mut item = self.ev(c, src(&l.source), id, l.as_read.clone(), l.date);
                 item.rule = format!(
                     "{} (older than {months} months or undated: shown as history, not counted)",
@@ -255,7 +255,7 @@ impl<'a> Ctx<'a> {
                 e.push(item);
             }
         };
-        let Some(latest) = current.first() else {
+        let Some(latest) = current.next() else {
             let mut evidence = Vec::new();
             history(&mut evidence);
             let value = if *test == Test::Known { Tri::NotMet } else { Tri::Unknown };
@@ -284,22 +284,20 @@ impl<'a> Ctx<'a> {
         Outcome { value, evidence, missing: (value == Tri::Unknown).then_some(key) }
     }
 
-    fn condition(&self, c: &Criterion, id: &str) -> Outcome {
-        let matching: Vec<_> = self
-            .rec
-            .conditions
-            .iter()
-            .filter(|f| f.sets.iter().any(|s| &**s == id))
-            .filter(|f| f.onset.is_none_or(|d| d <= self.as_of))
-            .collect();
-        let counted: Vec<_> = matching
-            .iter()
-            .filter(|f| c.include_history || f.status == ConditionStatus::Active)
-            .collect();
-        let fact = FactKey::Condition(id.into());
-        if counted.is_empty() {
+    fn condition<'k>(&self, c: &'k Criterion, id: &str) -> Outcome<'k> {
+        let matching = || {
+            self.rec
+                .conditions
+                .iter()
+                .filter(move |f| f.sets.iter().any(|s| &**s == id))
+                .filter(|f| f.onset.is_none_or(|d| d <= self.as_of))
+        };
+        let counted =
+            || matching().filter(|f| c.include_history || f.status == ConditionStatus::Active);
+        let fact = &c.fact;
+        if counted().next().is_none() {
             let mut evidence = Vec::new();
-            for f in matching.iter().take(if self.explain { 3 } else { 0 }) {
+            for f in matching().take(if self.explain { 3 } else { 0 }) {
                 let mut item =
                     self.ev(c, src(&f.source), id, format!("{} (resolved)", f.display), f.onset);
                 item.rule = format!("{} (resolved or inactive: history only)", c.label);
@@ -313,26 +311,25 @@ impl<'a> Ctx<'a> {
             };
             return Outcome { value, evidence, missing: (value == Tri::Unknown).then_some(fact) };
         }
-        let evidence = counted
-            .iter()
+        let evidence = counted()
             .take(if self.explain { 5 } else { 0 })
             .map(|f| self.ev(c, src(&f.source), id, f.display.clone(), f.onset))
             .collect();
         Outcome { value: Tri::Met, evidence, missing: None }
     }
 
-    fn drug(&self, c: &Criterion, id: &str) -> Outcome {
+    fn drug<'k>(&self, c: &'k Criterion, id: &str) -> Outcome<'k> {
         let t = self.kb.terminology();
-        let matching: Vec<_> = self
-            .rec
-            .medications
-            .iter()
-            // Nobody takes a medicine after death.
-            .filter(|m| self.rec.deceased.is_none() && m.current_on(self.as_of))
-            .filter(|m| t.classes_of(&m.ingredients, &m.classes).any(|cl| cl == id))
-            .collect();
-        let fact = FactKey::Drug(id.into());
-        if matching.is_empty() {
+        let matching = || {
+            self.rec
+                .medications
+                .iter()
+                // Nobody takes a medicine after death.
+                .filter(|m| self.rec.deceased.is_none() && m.current_on(self.as_of))
+                .filter(move |m| t.classes_of(&m.ingredients, &m.classes).any(|cl| cl == id))
+        };
+        let fact = &c.fact;
+        if matching().next().is_none() {
             let value = if self.rec.reviewed.medications
                 || self.rec.deceased.is_some()
                 || c.test == Test::Known
@@ -347,8 +344,7 @@ impl<'a> Ctx<'a> {
                 missing: (value == Tri::Unknown).then_some(fact),
             };
         }
-        let evidence = matching
-            .iter()
+        let evidence = matching()
             .take(if self.explain { 5 } else { 0 })
             .map(|m| {
                 let members: Vec<&str> = m
@@ -379,42 +375,60 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The result of a formula and the criteria that decided it.
-pub(crate) struct Decided {
-    pub value: Tri,
-    pub support: Vec<usize>,
+/// The value of a formula over already-computed criterion outcomes.
+pub(crate) fn value(e: &Expr, outcomes: &[Outcome<'_>]) -> Tri {
+    match e {
+        Expr::Ref(i) => outcomes.get(*i).map_or(Tri::Unknown, |o| o.value),
+        Expr::Not(inner) => !value(inner, outcomes),
+        Expr::All(parts) | Expr::Any(parts) => {
+            let (decisive, fallback) = poles(e);
+            let mut unknown = false;
+            for p in parts {
+                match value(p, outcomes) {
+                    v if v == decisive => return decisive,
+                    Tri::Unknown => unknown = true,
+                    _ => {}
+                }
+            }
+            if unknown { Tri::Unknown } else { fallback }
+        }
+    }
 }
 
-/// Evaluates a formula over already-computed criterion outcomes.
-pub(crate) fn eval(e: &Expr, outcomes: &[Outcome]) -> Decided {
+/// For `All`: (not met, met); for `Any`: (met, not met). The first decides the formula as soon
+/// as one part has it; the second is its value when every part has it.
+fn poles(e: &Expr) -> (Tri, Tri) {
+    if matches!(e, Expr::All(_)) { (Tri::NotMet, Tri::Met) } else { (Tri::Met, Tri::NotMet) }
+}
+
+/// Appends the indices of the criteria that decided a formula's value to `out` (sorted, without
+/// repeats): the parts that have the formula's value, or all parts when every one was needed.
+pub(crate) fn support(e: &Expr, outcomes: &[Outcome<'_>], out: &mut Vec<usize>) {
+    let from = out.len();
+    support_of(e, outcomes, out);
+    out[from..].sort_unstable();
+    let mut kept = from;
+    for i in from..out.len() {
+        if kept == from || out[kept - 1] != out[i] {
+            out[kept] = out[i];
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
+}
+
+fn support_of(e: &Expr, outcomes: &[Outcome<'_>], out: &mut Vec<usize>) {
     match e {
-        Expr::Ref(i) => {
-            Decided { value: outcomes.get(*i).map_or(Tri::Unknown, |o| o.value), support: vec![*i] }
-        }
-        Expr::Not(inner) => {
-            let d = eval(inner, outcomes);
-            Decided { value: !d.value, support: d.support }
-        }
+        Expr::Ref(i) => out.push(*i),
+        Expr::Not(inner) => support_of(inner, outcomes, out),
         Expr::All(parts) | Expr::Any(parts) => {
-            let is_all = matches!(e, Expr::All(_));
-            let results: Vec<Decided> = parts.iter().map(|p| eval(p, outcomes)).collect();
-            let (decisive, fallback) =
-                if is_all { (Tri::NotMet, Tri::Met) } else { (Tri::Met, Tri::NotMet) };
-            let value = if results.iter().any(|r| r.value == decisive) {
-                decisive
-            } else if results.iter().any(|r| r.value == Tri::Unknown) {
-                Tri::Unknown
-            } else {
-                fallback
-            };
-            let mut support: Vec<usize> = results
-                .into_iter()
-                .filter(|r| r.value == value || value == fallback)
-                .flat_map(|r| r.support)
-                .collect();
-            support.sort_unstable();
-            support.dedup();
-            Decided { value, support }
+            let (_, fallback) = poles(e);
+            let v = value(e, outcomes);
+            for p in parts {
+                if v == fallback || value(p, outcomes) == v {
+                    support_of(p, outcomes, out);
+                }
+            }
         }
     }
 }
