@@ -119,16 +119,16 @@ struct Ctx<'a> {
     files: &'a [PathBuf],
 }
 
-fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
-    let mut out = Partial::default();
-    let file = &ctx.files[chunk.file];
+/// Maps the whole lines in `bytes` (which start at `offset` in file number `file`) into `out`.
+fn process(ctx: &Ctx<'_>, file_no: usize, offset: u64, bytes: &[u8], out: &mut Partial) {
+    let file = &ctx.files[file_no];
     // A final newline ends the last line; it does not start another.
-    let body = chunk.bytes.strip_suffix(b"\n").unwrap_or(&chunk.bytes);
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
     for end in ends {
         let line = &body[start..end];
-        let this = chunk.offset + start as u64;
+        let this = offset + start as u64;
         start = end + 1;
         out.acc.lines += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -200,7 +200,7 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
             Ok(v) => v,
             Err(e) => {
                 let what = if e.is_eof() { "truncated JSON" } else { "malformed JSON" };
-                malformed(&mut out.acc, chunk.file, this, what);
+                malformed(&mut out.acc, file_no, this, what);
                 continue;
             }
         };
@@ -209,7 +209,7 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
                 Some(_) => {
                     out.acc.irrelevant += 1; // e.g. resourceType after a nested object: not a type we read
                 }
-                None => malformed(&mut out.acc, chunk.file, this, "no resourceType"),
+                None => malformed(&mut out.acc, file_no, this, "no resourceType"),
             }
             continue;
         }
@@ -235,9 +235,8 @@ fn process(ctx: &Ctx<'_>, chunk: &Chunk) -> Partial {
             out.pending.push((key, value, format!("{}:{this}", file.display())));
             continue;
         }
-        map_into(ctx, key, &value, k == Kind::Patient, &mut out);
+        map_into(ctx, key, &value, k == Kind::Patient, out);
     }
-    out
 }
 
 fn map_into(ctx: &Ctx<'_>, key: Box<str>, value: &Value, is_patient: bool, out: &mut Partial) {
@@ -327,23 +326,62 @@ pub fn screen(
     let ctx = Ctx { kb, opts, filter: LoincFilter::new(kb), files: &files };
     let folded = Mutex::new(Folded::default());
     let started = std::time::Instant::now();
-
-    // One reader thread per file at a time feeds chunks to the pool through a bounded channel,
-    // so memory holds only a few chunks however large the export.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(pool.current_num_threads() * 2);
     let read_error: Mutex<Option<ScreenError>> = Mutex::new(None);
+    let fail = |e: ScreenError| {
+        if let Ok(mut slot) = read_error.lock() {
+            slot.get_or_insert(e);
+        }
+    };
+    let fold_in = |part: Partial, bytes: u64| {
+        let lines = part.acc.lines;
+        if let Ok(mut f) = folded.lock() {
+            fold(&mut f, part, opts.as_of);
+            progress.patients.store(f.patients.len() as u64, Ordering::Relaxed);
+        }
+        progress.add(bytes, lines);
+    };
+
+    // Regular files: cut into ranges that the workers read themselves, by position.
+    let positional: Vec<bool> = files.iter().map(|f| crate::input::positional(f)).collect();
+    let ranges = crate::input::ranges(&files, &positional, crate::input::CHUNK as u64)?;
+    let opened: Vec<Option<std::fs::File>> = files
+        .iter()
+        .zip(&positional)
+        .map(|(f, &p)| {
+            p.then(|| std::fs::File::open(f))
+                .transpose()
+                .map_err(|source| ScreenError::Io { path: f.clone(), source })
+        })
+        .collect::<Result<_, _>>()?;
+    pool.install(|| {
+        ranges.par_iter().for_each_init(Vec::new, |buf, range| {
+            let (Some(f), path) = (&opened[range.file], &files[range.file]) else { return };
+            let mut part = Partial::default();
+            let piece = crate::input::PIECE;
+            let r = crate::input::read_range(f, path, range, piece, buf, &mut |offset, bytes| {
+                process(&ctx, range.file, offset, bytes, &mut part);
+            });
+            if let Err(e) = r {
+                fail(e);
+            }
+            fold_in(part, range.end - range.start);
+        });
+    });
+
+    // Compressed files and pipes: one reader thread per file at a time feeds chunks to the
+    // pool through a bounded channel, so memory holds only a few chunks however large the
+    // export.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(pool.current_num_threads() * 2);
     let (spare_tx, spare_rx) =
         std::sync::mpsc::sync_channel::<Vec<u8>>(pool.current_num_threads() * 2 + 2);
     let spare_rx = Mutex::new(spare_rx);
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            for (i, f) in files.iter().enumerate() {
+            for (i, f) in files.iter().enumerate().filter(|(i, _)| !positional[*i]) {
                 let spare = || spare_rx.lock().ok().and_then(|r| r.try_recv().ok());
                 let r = chunks(f, i, &spare, &mut |c| tx.send(c).is_ok());
                 if let Err(e) = r {
-                    if let Ok(mut slot) = read_error.lock() {
-                        slot.get_or_insert(e);
-                    }
+                    fail(e);
                     break;
                 }
             }
@@ -351,14 +389,9 @@ pub fn screen(
         });
         pool.install(|| {
             rx.into_iter().par_bridge().for_each(|chunk| {
-                let bytes = chunk.bytes.len() as u64;
-                let part = process(&ctx, &chunk);
-                let lines = part.acc.lines;
-                if let Ok(mut f) = folded.lock() {
-                    fold(&mut f, part, opts.as_of);
-                    progress.patients.store(f.patients.len() as u64, Ordering::Relaxed);
-                }
-                progress.add(bytes, lines);
+                let mut part = Partial::default();
+                process(&ctx, chunk.file, chunk.offset, &chunk.bytes, &mut part);
+                fold_in(part, chunk.bytes.len() as u64);
                 // Hand the buffer back for the next chunk; if the reader has enough, drop it.
                 let _ = spare_tx.try_send(chunk.bytes);
             });
