@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use restless_ingest::fhir::{self, SimpleOutcome};
+use restless_ingest::fhir::{self, SimpleMedication, SimpleOutcome};
 use restless_kb::Kb;
 use serde_json::{Value, json};
 
@@ -37,10 +37,17 @@ fn check(kb: &Kb, obs: &Value) -> bool {
         SimpleOutcome::Skipped(reason) => {
             assert_eq!(tally.skipped.keys().collect::<Vec<_>>(), vec![reason], "{id}");
         }
-        SimpleOutcome::Irrelevant(warning) => {
+        SimpleOutcome::Irrelevant(warning) | SimpleOutcome::Answer(_, Err(warning)) => {
             assert_eq!(tally.irrelevant, 1, "{id}");
+            assert!(general.record.answers.is_empty(), "{id}");
             let messages: Vec<&str> = general.warnings.iter().map(|w| w.message.as_str()).collect();
             assert_eq!(messages, warning.iter().map(String::as_str).collect::<Vec<_>>(), "{id}");
+        }
+        SimpleOutcome::Answer(answer, Ok(yes)) => {
+            assert_eq!(tally.used, 1, "{id}: the general reader uses it");
+            let got: Vec<_> = general.record.answers.iter().map(|a| (a.answer, a.value)).collect();
+            assert_eq!(got, vec![(answer, restless_facts::AnswerValue::YesNo(yes))], "{id}");
+            assert!(general.warnings.is_empty(), "{id}: {:?}", general.warnings);
         }
     }
     true
@@ -110,6 +117,17 @@ fn fast_path_agrees_on_edge_cases() {
             v.as_object_mut().unwrap().remove("valueQuantity");
         }),
         Box::new(|v| v["effectiveDateTime"] = json!("2026-10")),
+        // Coded answers: smoking status with a known, an unknown, a stale and a future value.
+        Box::new(|v| smoking(v, "449868002", "2026-10-02")),
+        Box::new(|v| smoking(v, "8517006", "2026-10-02")),
+        Box::new(|v| smoking(v, "266919005", "2026-10-02")),
+        Box::new(|v| smoking(v, "123", "2026-10-02")),
+        Box::new(|v| smoking(v, "449868002", "2020-01-01")),
+        Box::new(|v| smoking(v, "449868002", "2027-01-01")),
+        Box::new(|v| {
+            smoking(v, "449868002", "2026-10-02");
+            v.as_object_mut().unwrap().remove("valueCodeableConcept");
+        }),
     ];
     let mut taken = 0;
     for (n, f) in variants.iter().enumerate() {
@@ -119,6 +137,177 @@ fn fast_path_agrees_on_edge_cases() {
         taken += usize::from(check(&kb, &v));
     }
     assert!(taken >= 10, "the fast path took {taken} of the edge cases");
+}
+
+/// Turns the base Observation into a smoking status (LOINC 72166-2) with a SNOMED CT value.
+fn smoking(v: &mut Value, snomed: &str, when: &str) {
+    v["category"] = json!([{ "coding": [{ "code": "social-history" }] }]);
+    v["code"] = json!({ "coding": [{ "system": "http://loinc.org", "code": "72166-2" }] });
+    v.as_object_mut().unwrap().remove("valueQuantity");
+    v["valueCodeableConcept"] =
+        json!({ "coding": [{ "system": "http://snomed.info/sct", "code": snomed }] });
+    v["effectiveDateTime"] = json!(when);
+}
+
+#[test]
+fn coded_answers_written_as_a_lone_coding_are_left_to_the_general_reader() {
+    let kb = Kb::embedded().unwrap();
+    let mut v = json!({ "resourceType": "Observation", "id": "s", "status": "final" });
+    smoking(&mut v, "449868002", "2026-10-02");
+    v["valueCodeableConcept"] = json!({ "system": "http://snomed.info/sct", "code": "449868002" });
+    assert!(fhir::simple_observation(&serde_json::to_vec(&v).unwrap(), &kb, as_of()).is_none());
+}
+
+/// Compares the MedicationRequest fast path with the general reader; returns whether the fast
+/// path took it.
+fn check_request(kb: &Kb, r: &Value) -> bool {
+    let text = serde_json::to_vec(r).unwrap();
+    let Some((subject, fast)) = fhir::simple_medication_request(&text, kb) else { return false };
+    let general = fhir::read(r, kb, as_of()).unwrap();
+    let tally = general.tally.unwrap();
+    let id = r["id"].as_str().unwrap_or("?");
+    let patient = r.get("subject").or_else(|| r.get("patient"));
+    assert_eq!(subject.as_deref(), patient.and_then(|p| p["reference"].as_str()), "{id}: subject");
+    assert!(general.record.reviewed.medications, "{id}: a medication list on record");
+    let messages: Vec<&str> = general.warnings.iter().map(|w| w.message.as_str()).collect();
+    match fast {
+        SimpleMedication::Used(m) => {
+            assert_eq!(tally.used, 1, "{id}: the general reader uses it");
+            assert_eq!(general.record.medications, vec![m], "{id}");
+            assert!(messages.is_empty(), "{id}: {messages:?}");
+        }
+        SimpleMedication::Skipped(reason, warning) => {
+            assert_eq!(tally.skipped.keys().collect::<Vec<_>>(), vec![reason], "{id}");
+            assert!(general.record.medications.is_empty(), "{id}");
+            assert_eq!(messages, warning.into_iter().collect::<Vec<_>>(), "{id}");
+        }
+    }
+    true
+}
+
+#[test]
+fn medication_request_fast_path_agrees_with_the_general_reader_on_the_corpora() {
+    let kb = Kb::embedded().unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    let mut requests = Vec::new();
+    for e in std::fs::read_dir(dir.join("smart-generated-sample-data-r4-synthea")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap() == "MANIFEST.json" {
+            continue;
+        }
+        let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        for entry in bundle["entry"].as_array().unwrap() {
+            if entry["resource"]["resourceType"] == "MedicationRequest" {
+                requests.push(entry["resource"].clone());
+            }
+        }
+    }
+    let bulk = dir.join("smart-bulk-fhir-datasets-10-patients/MedicationRequest.000.ndjson");
+    for line in std::fs::read_to_string(bulk).unwrap().lines() {
+        requests.push(serde_json::from_str(line).unwrap());
+    }
+    let (mut taken, mut used) = (0, 0);
+    for r in &requests {
+        if check_request(&kb, r) {
+            taken += 1;
+            let text = serde_json::to_vec(r).unwrap();
+            used += usize::from(matches!(
+                fhir::simple_medication_request(&text, &kb),
+                Some((_, SimpleMedication::Used(_)))
+            ));
+        }
+    }
+    assert!(requests.len() > 100, "{}", requests.len());
+    assert!(
+        taken * 10 > requests.len() * 9,
+        "the fast path took only {taken} of {}",
+        requests.len()
+    );
+    assert!(used > 10, "only {used} recognised drugs");
+}
+
+#[test]
+fn medication_request_fast_path_agrees_on_edge_cases() {
+    let kb = Kb::embedded().unwrap();
+    let base = json!({
+        "resourceType": "MedicationRequest", "id": "m", "status": "active", "intent": "order",
+        "category": [{ "coding": [{ "code": "community" }] }],
+        "medicationCodeableConcept": {
+            "coding": [{ "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "312938", "display": "sertraline 50 MG Oral Tablet" }],
+            "text": "sertraline 50 MG Oral Tablet"
+        },
+        "subject": { "reference": "Patient/p1" },
+        "authoredOn": "2026-09-01T10:00:00Z",
+        "dosageInstruction": [{ "doseAndRate": [{ "doseQuantity": { "value": 1 } }] }]
+    });
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let med = |v: &mut Value, cc: Value| v["medicationCodeableConcept"] = cc;
+    let variants: Vec<Edit> = vec![
+        Box::new(|_| {}),
+        Box::new(|v| v["status"] = json!("ACTIVE")),
+        Box::new(|v| v["status"] = json!("stopped")),
+        Box::new(|v| v["status"] = json!("entered-in-error")),
+        Box::new(|v| v["status"] = json!("cancelled")),
+        Box::new(|v| v["status"] = json!("draft")),
+        Box::new(|v| v["status"] = json!("unknown")),
+        Box::new(|v| {
+            v.as_object_mut().unwrap().remove("status");
+        }),
+        Box::new(|v| v["intent"] = json!("plan")),
+        Box::new(|v| {
+            v["dispenseRequest"] =
+                json!({ "validityPeriod": { "start": "2026-08-01", "end": "2027-08-01" } })
+        }),
+        Box::new(|v| v["dispenseRequest"] = json!({ "validityPeriod": { "end": "2026-10-01" } })),
+        Box::new(|v| v["dispenseRequest"] = json!({ "validityPeriod": null })),
+        Box::new(|v| v["dispenseRequest"] = json!({ "numberOfRepeatsAllowed": 2 })),
+        Box::new(move |v| med(v, json!({ "text": "Paxil 20 mg tablet" }))),
+        Box::new(move |v| med(v, json!({ "text": "Amoxicillin 250 MG Oral Capsule" }))),
+        Box::new(move |v| {
+            med(
+                v,
+                json!({ "coding": [{ "system": "http://hl7.org/fhir/sid/ndc", "code": "0093-7180" }] }),
+            )
+        }),
+        Box::new(move |v| {
+            med(v, json!({ "coding": [{ "system": "http://www.whocc.no/atc", "code": "N06AB" }] }))
+        }),
+        Box::new(move |v| {
+            med(
+                v,
+                json!({ "coding": [{ "system": "http://www.whocc.no/atc", "code": "N06AB06" }] }),
+            )
+        }),
+        Box::new(move |v| med(v, json!({}))),
+        Box::new(move |v| {
+            med(
+                v,
+                json!({ "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "312938" }),
+            )
+        }),
+        Box::new(|v| {
+            v.as_object_mut().unwrap().remove("medicationCodeableConcept");
+            v["medicationReference"] = json!({ "reference": "Medication/x" });
+        }),
+        Box::new(|v| v["category"] = json!({ "coding": [{ "code": "community" }] })),
+        Box::new(|v| {
+            v["dosageInstruction"] = json!([{ "doseAndRate": { "doseQuantity": { "value": 1 } } }])
+        }),
+        Box::new(|v| {
+            v.as_object_mut().unwrap().remove("subject");
+            v["patient"] = json!({ "reference": "Patient/p2" });
+        }),
+        Box::new(|v| v["subject"] = json!(null)),
+        Box::new(|v| v["status"] = json!(3)),
+    ];
+    let mut taken = 0;
+    for (n, f) in variants.iter().enumerate() {
+        let mut v = base.clone();
+        v["id"] = json!(format!("m{n}"));
+        f(&mut v);
+        taken += usize::from(check_request(&kb, &v));
+    }
+    assert!(taken >= 18, "the fast path took {taken} of the edge cases");
 }
 
 /// Checks a Condition: when the fast path calls it irrelevant, so does the general reader.

@@ -183,14 +183,52 @@ fn process(ctx: &Ctx<'_>, file_no: usize, offset: u64, bytes: &[u8], out: &mut P
                             out.acc.skip(reason);
                             out.touched.push(key);
                         }
-                        fhir::SimpleOutcome::Irrelevant(warning) => {
+                        fhir::SimpleOutcome::Irrelevant(warning)
+                        | fhir::SimpleOutcome::Answer(_, Err(warning)) => {
                             out.acc.irrelevant += 1;
                             if let Some(w) = warning {
                                 *out.acc.warnings.entry(w).or_default() += 1;
                             }
                             out.touched.push(key);
                         }
+                        fhir::SimpleOutcome::Answer(answer, Ok(yes)) => {
+                            out.acc.used += 1;
+                            let mut rec = restless_facts::PatientRecord::default();
+                            rec.answers.push(restless_facts::AnswerFact {
+                                answer,
+                                value: restless_facts::AnswerValue::YesNo(yes),
+                                source: restless_facts::Provenance::default(),
+                            });
+                            out.facts.push((key, rec, false));
+                        }
                     }
+                    continue;
+                }
+            }
+            Kind::Clinical if crate::sniff::resource_type(line) == Some(b"MedicationRequest") => {
+                // Orders coded by a concept: a medication fact (or why not) without a JSON tree.
+                if let Some((subject, outcome)) = fhir::simple_medication_request(line, ctx.kb) {
+                    let Some(key) =
+                        attribute(ctx, &mut out.acc, subject.as_deref().and_then(key_of))
+                    else {
+                        continue;
+                    };
+                    // Every order puts the patient's medication list on record.
+                    let mut rec = restless_facts::PatientRecord::default();
+                    rec.reviewed.medications = true;
+                    match outcome {
+                        fhir::SimpleMedication::Used(m) => {
+                            out.acc.used += 1;
+                            rec.medications.push(m);
+                        }
+                        fhir::SimpleMedication::Skipped(reason, warning) => {
+                            out.acc.skip(reason);
+                            if let Some(w) = warning {
+                                *out.acc.warnings.entry(w.to_owned()).or_default() += 1;
+                            }
+                        }
+                    }
+                    out.facts.push((key, rec, false));
                     continue;
                 }
             }

@@ -347,7 +347,9 @@ impl<'t> Collector<'t> {
                             self.stats.irrelevant += 1;
                             return Ok(());
                         }
-                        SimpleOutcome::Lab(_) => {} // no id: the general reader names it
+                        // No id (the general reader names it), or a coded answer (the general
+                        // reader keeps the latest of several).
+                        SimpleOutcome::Lab(_) | SimpleOutcome::Answer(..) => {}
                     }
                 }
                 match slim_resource(text.as_bytes()) {
@@ -499,6 +501,12 @@ pub enum SimpleOutcome {
     /// Relevant type, but nothing usable (the general reader calls it irrelevant); with the
     /// warning it would give, if any.
     Irrelevant(Option<String>),
+    /// A coded answer (smoking status, pregnancy status): `Ok(yes)` when its value is
+    /// recognised and recent (the general reader uses it); otherwise the general reader calls
+    /// it irrelevant, with the warning it gives, if any. When one input holds several answers
+    /// to the same question, the general reader keeps the latest: combining them is the
+    /// caller's job.
+    Answer(restless_facts::Answer, Result<bool, Option<String>>),
 }
 
 #[derive(Deserialize)]
@@ -576,10 +584,20 @@ struct SimpleObs<'a> {
     value_string: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     value_integer: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    value_codeable_concept: Option<serde::de::IgnoredAny>,
+    #[serde(borrow, default)]
+    value_codeable_concept: Option<ValueConcept<'a>>,
     #[serde(default)]
     contained: Option<serde::de::IgnoredAny>,
+}
+
+/// A coded value: its codings, and whether it is itself written as a lone coding (`code` with
+/// no `coding` list), which the general reader accepts and the fast path leaves to it.
+#[derive(Deserialize)]
+struct ValueConcept<'a> {
+    #[serde(borrow, default)]
+    coding: Option<Vec<Coding<'a>>>,
+    #[serde(default)]
+    code: Option<serde::de::IgnoredAny>,
 }
 
 /// Maps a plain lab Observation (LOINC-coded, one `valueQuantity`, no components) straight to
@@ -599,7 +617,6 @@ pub fn simple_observation(
         || o.data_absent_reason.is_some()
         || o.value_string.is_some()
         || o.value_integer.is_some()
-        || o.value_codeable_concept.is_some()
         || o.contained.is_some()
     {
         return None;
@@ -628,10 +645,6 @@ pub fn simple_observation(
         })
         .filter_map(|c| c.code.as_deref())
         .collect();
-    if loincs.iter().any(|c| t.coded_answer(c, &[]).is_some()) {
-        return None;
-    }
-    let analyte = loincs.iter().find_map(|c| t.analyte_by_loinc(c))?;
     let when = o
         .effective_date_time
         .as_deref()
@@ -646,6 +659,40 @@ pub fn simple_observation(
             })
         })
         .or_else(|| o.issued.as_deref().and_then(date_str));
+    if let Some(code) = loincs.iter().find(|c| t.coded_answer(c, &[]).is_some()) {
+        // A coded answer (smoking or pregnancy status), read from its SNOMED CT value.
+        let value = o.value_codeable_concept.as_ref();
+        if value.is_some_and(|v| v.coding.is_none() && v.code.is_some()) {
+            return None;
+        }
+        if when.is_some_and(|d| d > as_of) {
+            return Some((subject, SimpleOutcome::Skipped("dated after as-of")));
+        }
+        let snomed: Vec<&str> = value
+            .and_then(|v| v.coding.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c.system
+                    .as_deref()
+                    .is_some_and(|s| super::value::system(s) == super::value::System::Snomed)
+            })
+            .filter_map(|c| c.code.as_deref())
+            .collect();
+        let (answer, yes) = t.coded_answer(code, &snomed)?;
+        let outcome = match yes {
+            None => Err(Some(format!("{} value not recognised; not used", answer.name()))),
+            Some(yes) => {
+                let recent = when.is_some_and(|d| d >= restless_facts::months_before(as_of, 12));
+                if recent { Ok(yes) } else { Err(None) }
+            }
+        };
+        return Some((subject, SimpleOutcome::Answer(answer, outcome)));
+    }
+    if o.value_codeable_concept.is_some() {
+        return None;
+    }
+    let analyte = loincs.iter().find_map(|c| t.analyte_by_loinc(c))?;
     if when.is_some_and(|d| d > as_of) {
         return Some((subject, SimpleOutcome::Skipped("dated after as-of")));
     }
@@ -835,4 +882,176 @@ pub fn irrelevant_condition(
     .then(|| "condition coded only in a code system restless does not read".to_owned());
     let subject = c.subject.or(c.patient).and_then(|r| r.reference).map(Cow::into_owned);
     Some((subject, warning))
+}
+
+/// What the fast path made of one MedicationRequest line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimpleMedication {
+    /// A medication the drug dictionary recognises.
+    Used(restless_facts::MedicationFact),
+    /// Not used, with the reason the general reader would give and its warning, if any.
+    Skipped(&'static str, Option<&'static str>),
+}
+
+/// A field that may be absent, `null`, or a value: `None`, `Some(None)`, `Some(Some(v))`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SimpleRequest<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    intent: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    subject: Option<Option<Reference<'a>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    patient: Option<Option<Reference<'a>>>,
+    #[serde(borrow, default)]
+    authored_on: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    dispense_request: Option<DispenseRequest<'a>>,
+    #[serde(borrow, default)]
+    medication_codeable_concept: Option<MedConcept<'a>>,
+    #[serde(borrow, default)]
+    category: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    dosage_instruction: Option<Vec<Dosage<'a>>>,
+    #[serde(default)]
+    medication_reference: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    dosage: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    contained: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DispenseRequest<'a> {
+    #[serde(borrow, default)]
+    validity_period: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Dosage<'a> {
+    #[serde(borrow, default)]
+    dose_and_rate: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct MedConcept<'a> {
+    #[serde(borrow, default)]
+    coding: Option<Vec<CodingDisplay<'a>>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default)]
+    code: Option<serde::de::IgnoredAny>,
+}
+
+/// Maps a MedicationRequest coded by a CodeableConcept straight to a medication fact (or the
+/// reason it is skipped), without building a JSON tree. Returns the patient reference
+/// (`subject`, else `patient`) and the outcome, which is the general reader's (checked in
+/// `crates/ingest/tests/fast_path.rs`), or `None` for anything else: a medication reference,
+/// contained resources, the lenient shapes the general reader warns about, a value of an
+/// unexpected type. Every MedicationRequest counts as a medication list on record, whatever
+/// the outcome.
+#[must_use]
+pub fn simple_medication_request(
+    text: &[u8],
+    kb: &Kb,
+) -> Option<(Option<String>, SimpleMedication)> {
+    use super::map::{identify, med_status, not_an_order, request_period, unrecognised};
+    use super::value::{Coding, date_str, system};
+    let r: SimpleRequest<'_> = serde_json::from_slice(text).ok()?;
+    if r.medication_reference.is_some() || r.dosage.is_some() || r.contained.is_some() {
+        return None;
+    }
+    // Shapes the general reader reads with a warning: leave them to it.
+    if r.category.is_some_and(|c| !c.get().starts_with('[')) {
+        return None;
+    }
+    let dosages = r.dosage_instruction.iter().flatten();
+    if dosages.filter_map(|d| d.dose_and_rate).any(|d| d.get().starts_with('{')) {
+        return None;
+    }
+    let concept = r.medication_codeable_concept.as_ref();
+    if concept.is_some_and(|c| c.coding.is_none() && c.code.is_some()) {
+        return None; // a lone coding in place of a concept
+    }
+    let validity = match r.dispense_request.as_ref().and_then(|d| d.validity_period) {
+        None => None,
+        Some(raw) => {
+            let p: Option<Period<'_>> = serde_json::from_str(raw.get()).ok()?;
+            // `null` or a period: the general reader takes both as a period without dates.
+            let p = p.unwrap_or(Period { start: None, end: None });
+            Some((p.start.as_deref().and_then(date_str), p.end.as_deref().and_then(date_str)))
+        }
+    };
+    let subject = match (&r.subject, &r.patient) {
+        (Some(s), _) => s.as_ref().and_then(|s| s.reference.clone()),
+        (None, Some(p)) => p.as_ref().and_then(|p| p.reference.clone()),
+        (None, None) => None,
+    }
+    .map(Cow::into_owned);
+    let skipped =
+        |reason, warning| Some((subject.clone(), SimpleMedication::Skipped(reason, warning)));
+    let status = match med_status("MedicationRequest", r.status.as_deref()) {
+        Ok(s) => s,
+        Err(reason) => return skipped(reason, None),
+    };
+    if not_an_order(r.intent.as_deref()) {
+        return skipped("proposal or plan, not an order", None);
+    }
+    let authored = r.authored_on.as_deref().and_then(date_str);
+    let (start, mut end, point) = request_period(authored, validity);
+    if status == restless_facts::MedStatus::Unknown && point {
+        end = start;
+    }
+    let concepts: Vec<(Vec<Coding<'_>>, Option<&str>)> = concept
+        .map(|c| {
+            let codes = c
+                .coding
+                .iter()
+                .flatten()
+                .filter_map(|x| {
+                    let code = x.code.as_deref()?;
+                    let uri = x.system.as_deref().unwrap_or("");
+                    Some(Coding {
+                        system: system(uri),
+                        system_uri: uri,
+                        code,
+                        display: x.display.as_deref(),
+                    })
+                })
+                .collect();
+            (codes, c.text.as_deref())
+        })
+        .into_iter()
+        .collect();
+    let (ingredients, classes, display, ndc_only) = identify(kb.terminology(), &[], &concepts);
+    if ingredients.is_empty() && classes.is_empty() {
+        return skipped("medication not recognised", Some(unrecognised(ndc_only, &display)));
+    }
+    let source = r.id.as_deref().map_or_else(restless_facts::Provenance::default, |id| {
+        restless_facts::Provenance::new(format!("MedicationRequest/{id}")).with_field("medication")
+    });
+    let fact = restless_facts::MedicationFact {
+        ingredients: ingredients.into_iter().map(Into::into).collect(),
+        classes: classes.into_iter().map(Into::into).collect(),
+        display,
+        status,
+        start,
+        end,
+        source,
+    };
+    Some((subject, SimpleMedication::Used(fact)))
 }

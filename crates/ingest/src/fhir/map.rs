@@ -691,29 +691,11 @@ impl Mapper<'_, '_> {
         self.lenient_lists(i);
         let r = self.index.resources[i].resource;
         let name = self.name(i);
-        let status = s(r, "status").map(str::to_ascii_lowercase);
-        let status = match (kind, status.as_deref()) {
-            (_, Some("entered-in-error")) => return Outcome::Skipped("entered-in-error"),
-            (_, Some("cancelled" | "not-taken" | "not-done" | "declined")) => {
-                return Outcome::Skipped("cancelled or not taken");
-            }
-            ("MedicationRequest", Some("draft")) => return Outcome::Skipped("draft order"),
-            ("MedicationRequest", Some("active" | "on-hold")) => MedStatus::Active,
-            ("MedicationStatement", Some("active")) => MedStatus::Active,
-            ("MedicationStatement", Some("intended")) => {
-                return Outcome::Skipped("intended, not yet taken");
-            }
-            ("MedicationAdministration", Some("in-progress")) => MedStatus::Active,
-            (_, Some("completed" | "stopped" | "revoked")) if kind != "MedicationDispense" => {
-                MedStatus::Stopped
-            }
-            // A dispense that was stopped was not handed over.
-            ("MedicationDispense", Some("stopped")) => MedStatus::Stopped,
-            _ => MedStatus::Unknown,
+        let status = match med_status(kind, s(r, "status")) {
+            Ok(status) => status,
+            Err(reason) => return Outcome::Skipped(reason),
         };
-        if kind == "MedicationRequest"
-            && matches!(s(r, "intent"), Some("proposal" | "plan" | "option"))
-        {
+        if kind == "MedicationRequest" && not_an_order(s(r, "intent")) {
             return Outcome::Skipped("proposal or plan, not an order");
         }
         let (start, mut end, point) = self.med_period(r, kind);
@@ -724,21 +706,7 @@ impl Mapper<'_, '_> {
         }
         let (ingredients, classes, display, ndc_only) = self.med_identity(i, r);
         if ingredients.is_empty() && classes.is_empty() {
-            if ndc_only {
-                warn(
-                    self.warnings,
-                    &name,
-                    "medication coded only by NDC, which restless cannot resolve; not assessed",
-                );
-            } else if !display.is_empty() {
-                warn(
-                    self.warnings,
-                    &name,
-                    "medication not recognised by the drug dictionary; not assessed",
-                );
-            } else {
-                warn(self.warnings, &name, "medication without a code or text; not assessed");
-            }
+            warn(self.warnings, &name, unrecognised(ndc_only, &display));
             return Outcome::Skipped("medication not recognised");
         }
         self.rec.medications.push(MedicationFact {
@@ -762,12 +730,10 @@ impl Mapper<'_, '_> {
         let (start, end) = match kind {
             "MedicationRequest" => {
                 let validity = r.get("dispenseRequest").and_then(|d| d.get("validityPeriod"));
-                if validity.is_none() {
-                    let authored = date(r.get("authoredOn"));
-                    return (authored, None, authored.is_some());
-                }
-                let (vs, ve) = period(validity);
-                (vs.or_else(|| date(r.get("authoredOn"))), ve)
+                return request_period(
+                    date(r.get("authoredOn")),
+                    validity.map(|v| period(Some(v))),
+                );
             }
             "MedicationDispense" => {
                 let handed = date(r.get("whenHandedOver")).or_else(|| date(r.get("whenPrepared")));
@@ -828,18 +794,113 @@ impl Mapper<'_, '_> {
         } else {
             texts.extend(reference_display);
         }
-        let t = self.kb.terminology();
-        let mut ingredients: Vec<String> = Vec::new();
-        let mut classes: Vec<String> = Vec::new();
-        let mut display = String::new();
-        let mut ndc = false;
-        let mut other_code = false;
-        let add = |list: &mut Vec<String>, id: &str| {
-            if !list.iter().any(|x| x == id) {
-                list.push(id.to_owned());
+        let concepts: Vec<_> = concepts.into_iter().map(|cc| codings(Some(cc))).collect();
+        identify(self.kb.terminology(), &texts, &concepts)
+    }
+}
+
+/// How a medication resource's `status` reads: the status to record, or why the resource is
+/// skipped.
+pub(crate) fn med_status(kind: &str, status: Option<&str>) -> Result<MedStatus, &'static str> {
+    let status = status.map(str::to_ascii_lowercase);
+    Ok(match (kind, status.as_deref()) {
+        (_, Some("entered-in-error")) => return Err("entered-in-error"),
+        (_, Some("cancelled" | "not-taken" | "not-done" | "declined")) => {
+            return Err("cancelled or not taken");
+        }
+        ("MedicationRequest", Some("draft")) => return Err("draft order"),
+        ("MedicationRequest", Some("active" | "on-hold")) => MedStatus::Active,
+        ("MedicationStatement", Some("active")) => MedStatus::Active,
+        ("MedicationStatement", Some("intended")) => return Err("intended, not yet taken"),
+        ("MedicationAdministration", Some("in-progress")) => MedStatus::Active,
+        (_, Some("completed" | "stopped" | "revoked")) if kind != "MedicationDispense" => {
+            MedStatus::Stopped
+        }
+        // A dispense that was stopped was not handed over.
+        ("MedicationDispense", Some("stopped")) => MedStatus::Stopped,
+        _ => MedStatus::Unknown,
+    })
+}
+
+/// Whether a MedicationRequest's `intent` makes it a proposal or plan rather than an order.
+pub(crate) fn not_an_order(intent: Option<&str>) -> bool {
+    matches!(intent, Some("proposal" | "plan" | "option"))
+}
+
+/// Start and end of an order, and whether they come from a single point in time: from
+/// `dispenseRequest.validityPeriod` (start, end) when present, else from `authoredOn` alone.
+pub(crate) fn request_period(
+    authored: Option<Date>,
+    validity: Option<(Option<Date>, Option<Date>)>,
+) -> (Option<Date>, Option<Date>, bool) {
+    match validity {
+        None => (authored, None, authored.is_some()),
+        Some((start, end)) => (start.or(authored), end, false),
+    }
+}
+
+/// The warning for a medication the dictionary does not recognise.
+pub(crate) fn unrecognised(ndc_only: bool, display: &str) -> &'static str {
+    if ndc_only {
+        "medication coded only by NDC, which restless cannot resolve; not assessed"
+    } else if !display.is_empty() {
+        "medication not recognised by the drug dictionary; not assessed"
+    } else {
+        "medication without a code or text; not assessed"
+    }
+}
+
+/// What a medication is: ingredient drug ids, class ids (from an ATC class code), a display
+/// text, and whether the only code was an NDC. `texts` are read before the concepts (a
+/// reference's display); each concept is its codings and text.
+pub(crate) fn identify(
+    t: &restless_kb::Terminology,
+    texts: &[&str],
+    concepts: &[(Vec<Coding<'_>>, Option<&str>)],
+) -> (Vec<String>, Vec<String>, String, bool) {
+    let mut ingredients: Vec<String> = Vec::new();
+    let mut classes: Vec<String> = Vec::new();
+    let mut display = String::new();
+    let mut ndc = false;
+    let mut other_code = false;
+    let add = |list: &mut Vec<String>, id: &str| {
+        if !list.iter().any(|x| x == id) {
+            list.push(id.to_owned());
+        }
+    };
+    for &txt in texts {
+        if display.is_empty() {
+            display = txt.to_owned();
+        }
+        for id in t.match_medication_text(txt).ingredients {
+            add(&mut ingredients, &id);
+        }
+    }
+    for (codes, text) in concepts {
+        for c in codes {
+            match c.system {
+                System::RxNorm => {
+                    if let Some(d) = t.drug_by_rxcui(c.code) {
+                        add(&mut ingredients, &d.id);
+                    }
+                }
+                System::Atc => {
+                    let exact = t.drugs_by_atc(c.code);
+                    if exact.is_empty() {
+                        for cl in t.classes_by_atc_prefix(c.code) {
+                            add(&mut classes, cl);
+                        }
+                    }
+                    for d in exact {
+                        add(&mut ingredients, &d.id);
+                    }
+                }
+                System::Ndc => ndc = true,
+                _ => other_code = true,
             }
-        };
-        for txt in texts {
+        }
+        // Clinical and branded drugs carry their ingredients and brands in the display.
+        for txt in text.iter().copied().chain(codes.iter().filter_map(|c: &Coding<'_>| c.display)) {
             if display.is_empty() {
                 display = txt.to_owned();
             }
@@ -847,48 +908,14 @@ impl Mapper<'_, '_> {
                 add(&mut ingredients, &id);
             }
         }
-        for cc in concepts {
-            let (codes, text) = codings(Some(cc));
-            for c in &codes {
-                match c.system {
-                    System::RxNorm => {
-                        if let Some(d) = t.drug_by_rxcui(c.code) {
-                            add(&mut ingredients, &d.id);
-                        }
-                    }
-                    System::Atc => {
-                        let exact = t.drugs_by_atc(c.code);
-                        if exact.is_empty() {
-                            for cl in t.classes_by_atc_prefix(c.code) {
-                                add(&mut classes, cl);
-                            }
-                        }
-                        for d in exact {
-                            add(&mut ingredients, &d.id);
-                        }
-                    }
-                    System::Ndc => ndc = true,
-                    _ => other_code = true,
-                }
-            }
-            // Clinical and branded drugs carry their ingredients and brands in the display.
-            for txt in text.into_iter().chain(codes.iter().filter_map(|c: &Coding<'_>| c.display)) {
-                if display.is_empty() {
-                    display = txt.to_owned();
-                }
-                for id in t.match_medication_text(txt).ingredients {
-                    add(&mut ingredients, &id);
-                }
-            }
-            if display.is_empty()
-                && let Some(c) = codes.first()
-            {
-                display = format!("{} {}", short_system(c), c.code);
-            }
+        if display.is_empty()
+            && let Some(c) = codes.first()
+        {
+            display = format!("{} {}", short_system(c), c.code);
         }
-        let ndc_only = ndc && !other_code && display.starts_with("NDC");
-        (ingredients, classes, display, ndc_only)
     }
+    let ndc_only = ndc && !other_code && display.starts_with("NDC");
+    (ingredients, classes, display, ndc_only)
 }
 
 fn short_system(c: &Coding<'_>) -> String {

@@ -13,8 +13,8 @@ mod map;
 mod value;
 
 pub use fast::{
-    Collected, Collector, FastLab, LoincFilter, SimpleOutcome, irrelevant_condition, read_text,
-    simple_observation, slim_resource,
+    Collected, Collector, FastLab, LoincFilter, SimpleMedication, SimpleOutcome,
+    irrelevant_condition, read_text, simple_medication_request, simple_observation, slim_resource,
 };
 
 use std::collections::BTreeMap;
