@@ -162,26 +162,37 @@ const NOT_DRUGS: &[&str] = &[
 /// how the medication and condition matchers see text.
 #[must_use]
 pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+    let (low, spans) = word_spans(text);
+    spans.into_iter().map(|r| low[r].to_owned()).collect()
+}
+
+/// [`words`] as byte ranges of one lower-cased copy of the text, without a string per word.
+fn word_spans(text: &str) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut low = String::with_capacity(text.len());
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
     let mut cur_digit = false;
     for ch in text.chars() {
         let c = ch.to_lowercase().next().unwrap_or(ch);
         if c.is_alphanumeric() {
             let digit = c.is_ascii_digit();
-            if !cur.is_empty() && digit != cur_digit {
-                out.push(std::mem::take(&mut cur));
+            if let Some(s) = start
+                && digit != cur_digit
+            {
+                spans.push(s..low.len());
+                start = None;
             }
             cur_digit = digit;
-            cur.push(c);
-        } else if !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
+            start.get_or_insert(low.len());
+            low.push(c);
+        } else if let Some(s) = start.take() {
+            spans.push(s..low.len());
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if let Some(s) = start {
+        spans.push(s..low.len());
     }
-    out
+    (low, spans)
 }
 
 /// The normal form of a phrase for lookups: its words joined by single spaces.
@@ -447,18 +458,19 @@ impl Terminology {
             "no", "not", "non", "ex", "former", "denies", "without", "acute", "of", "past",
             "resolved", "never",
         ];
-        let w = words(text);
+        let (low, spans) = word_spans(text);
+        let w: Vec<&str> = spans.iter().map(|r| &low[r.clone()]).collect();
         // Only phrases starting with a word of the text can match; report them in the
         // knowledge base's order.
         let mut hits: Vec<usize> = Vec::new();
         for (at, word) in w.iter().enumerate() {
-            let Some(candidates) = self.phrase_starts.get(word) else { continue };
-            if at > 0 && QUALIFIERS.contains(&w[at - 1].as_str()) {
+            let Some(candidates) = self.phrase_starts.get(*word) else { continue };
+            if at > 0 && QUALIFIERS.contains(&w[at - 1]) {
                 continue;
             }
             for &k in candidates {
                 let p = &self.set_phrases[k].0;
-                if w.get(at..at + p.len()).is_some_and(|win| win == p.as_slice()) {
+                if w.get(at..at + p.len()).is_some_and(|win| win.iter().eq(p.iter())) {
                     hits.push(k);
                 }
             }

@@ -17,10 +17,16 @@ pub fn normalise_unit(unit: &str) -> String {
             c => s.extend(c.to_lowercase()),
         }
     }
-    let s = s.replace("mcg", "ug").replace("mcmol", "umol");
-    let s = s.replace("per", "/").replace("litre", "l").replace("liter", "l");
-    // "ml/min/1.73m^2" and "ml/min/1.73 m2" both end as "ml/min/1.73m2".
-    s.replace('^', "")
+    // "ml/min/1.73m^2" and "ml/min/1.73 m2" both end as "ml/min/1.73m2". In this order; most
+    // units contain none of these, and are then not copied again.
+    for (from, to) in
+        [("mcg", "ug"), ("mcmol", "umol"), ("per", "/"), ("litre", "l"), ("liter", "l"), ("^", "")]
+    {
+        if s.contains(from) {
+            s = s.replace(from, to);
+        }
+    }
+    s
 }
 
 /// Splits `"75 ng/mL"` into `(75.0, "ng/mL")`; `None` when there is no leading number.

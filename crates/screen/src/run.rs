@@ -25,7 +25,7 @@ const SAMPLES: usize = 5;
 /// Everything folded so far; shared by the workers behind a mutex, touched once per chunk.
 #[derive(Default)]
 struct Folded {
-    patients: HashMap<Box<str>, PatientState>,
+    patients: HashMap<Box<str>, PatientState, foldhash::fast::RandomState>,
     ids: Ids,
     acc: Accounting,
     /// Medication resources by id, for references from requests in other files.

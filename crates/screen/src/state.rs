@@ -19,7 +19,7 @@ use restless_facts::{
 #[derive(Default)]
 pub(crate) struct Ids {
     names: Vec<Box<str>>,
-    index: HashMap<Box<str>, u16>,
+    index: HashMap<Box<str>, u16, foldhash::fast::RandomState>,
 }
 
 impl Ids {

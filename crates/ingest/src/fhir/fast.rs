@@ -22,7 +22,7 @@ use crate::{IngestError, Ingested};
 /// The filter reads the string value of every `"code"` key (found with a vectorised search)
 /// and checks it against the codes in use: a handful of places per line.
 pub struct LoincFilter {
-    codes: std::collections::HashSet<Vec<u8>>,
+    codes: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState>,
 }
 
 impl LoincFilter {
@@ -30,7 +30,7 @@ impl LoincFilter {
     #[must_use]
     pub fn new(kb: &Kb) -> LoincFilter {
         let t = kb.terminology();
-        let mut codes: std::collections::HashSet<Vec<u8>> = t
+        let mut codes: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState> = t
             .analytes()
             .iter()
             .flat_map(|a| a.loinc.iter().map(|c| c.as_bytes().to_vec()))
@@ -612,7 +612,7 @@ pub fn simple_observation(
     as_of: Date,
 ) -> Option<(Option<String>, SimpleOutcome)> {
     use super::value::date_str;
-    let o: SimpleObs<'_> = serde_json::from_slice(text).ok()?;
+    let o: SimpleObs<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     if o.component.is_some()
         || o.data_absent_reason.is_some()
         || o.value_string.is_some()
@@ -821,7 +821,7 @@ pub fn irrelevant_condition(
     as_of: Date,
 ) -> Option<(Option<String>, Option<String>)> {
     use super::value::{System, system};
-    let c: SimpleCondition<'_> = serde_json::from_slice(text).ok()?;
+    let c: SimpleCondition<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     // Only a confirmed (or unstated) diagnosis can be irrelevant rather than skipped.
     if let Some(vs) = &c.verification_status {
         let first = vs.coding.as_ref().and_then(|c| c.first()).and_then(|c| c.code.as_deref());
@@ -971,7 +971,7 @@ pub fn simple_medication_request(
 ) -> Option<(Option<String>, SimpleMedication)> {
     use super::map::{identify, med_status, not_an_order, request_period, unrecognised};
     use super::value::{Coding, date_str, system};
-    let r: SimpleRequest<'_> = serde_json::from_slice(text).ok()?;
+    let r: SimpleRequest<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     if r.medication_reference.is_some() || r.dosage.is_some() || r.contained.is_some() {
         return None;
     }
