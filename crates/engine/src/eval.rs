@@ -19,6 +19,10 @@ pub(crate) struct Ctx<'a> {
     pub explain: bool,
     /// Lab results by analyte, newest first.
     labs: std::collections::HashMap<&'a str, Vec<&'a LabResult>>,
+    /// Drug classes of the medicines current at as-of, and condition sets of the conditions
+    /// begun by then: most criteria are settled by their absence here, without a search.
+    classes_now: Vec<&'a str>,
+    sets_on_record: Vec<&'a str>,
 }
 
 /// The outcome of one criterion: its value, the evidence it rests on and, when unknown or not
@@ -62,7 +66,33 @@ impl<'a> Ctx<'a> {
         for l in labs {
             by_analyte.entry(&*l.analyte).or_default().push(l);
         }
-        Ctx { kb, rec, as_of, age: derived.age.clone(), explain: true, labs: by_analyte }
+        let t = kb.terminology();
+        let mut classes_now: Vec<&str> = Vec::new();
+        for m in rec.medications.iter().filter(|m| rec.deceased.is_none() && m.current_on(as_of)) {
+            for cl in t.classes_of(&m.ingredients, &m.classes) {
+                if !classes_now.contains(&cl) {
+                    classes_now.push(cl);
+                }
+            }
+        }
+        let mut sets_on_record: Vec<&str> = Vec::new();
+        for c in rec.conditions.iter().filter(|c| c.onset.is_none_or(|d| d <= as_of)) {
+            for s in &c.sets {
+                if !sets_on_record.contains(&&**s) {
+                    sets_on_record.push(s);
+                }
+            }
+        }
+        Ctx {
+            kb,
+            rec,
+            as_of,
+            age: derived.age.clone(),
+            explain: true,
+            labs: by_analyte,
+            classes_now,
+            sets_on_record,
+        }
     }
 
     /// The answer to a question. When the input answers it more than once, the choice must not
@@ -295,7 +325,7 @@ impl<'a> Ctx<'a> {
         let counted =
             || matching().filter(|f| c.include_history || f.status == ConditionStatus::Active);
         let fact = &c.fact;
-        if counted().next().is_none() {
+        if !self.sets_on_record.contains(&id) || counted().next().is_none() {
             let mut evidence = Vec::new();
             for f in matching().take(if self.explain { 3 } else { 0 }) {
                 let mut item =
@@ -329,7 +359,7 @@ impl<'a> Ctx<'a> {
                 .filter(move |m| t.classes_of(&m.ingredients, &m.classes).any(|cl| cl == id))
         };
         let fact = &c.fact;
-        if matching().next().is_none() {
+        if !self.classes_now.contains(&id) || matching().next().is_none() {
             let value = if self.rec.reviewed.medications
                 || self.rec.deceased.is_some()
                 || c.test == Test::Known
