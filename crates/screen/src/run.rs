@@ -556,7 +556,9 @@ pub(crate) fn write_atomically(
         .tempfile_in(dir)
         .map_err(io)?;
     {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        // 64 KiB: large enough for few write calls; a larger buffer only grows the resident
+        // memory with the size of the output until it is full.
+        let mut w = std::io::BufWriter::with_capacity(64 << 10, tmp.as_file_mut());
         write(&mut w).map_err(io)?;
         w.flush().map_err(io)?;
     }
