@@ -529,7 +529,8 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
 
 fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut Vec<Question>) -> Diagnosis {
     let answer = |a: Answer| ctx.answer(a);
-    let ev = |a: Answer, rule: &str| -> Vec<Evidence> {
+    // The rule is written only when there is an answer to show.
+    let ev = |a: Answer, rule: &dyn Fn() -> String| -> Vec<Evidence> {
         answer(a)
             .map(|x| {
                 let value = match x.value {
@@ -545,7 +546,7 @@ fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut Vec<Question>) ->
                     fact: a.name().to_owned(),
                     value,
                     date: None,
-                    rule: rule.to_owned(),
+                    rule: rule(),
                     tag: Tag::Verified,
                     counted: true,
                 }]
@@ -569,7 +570,7 @@ fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut Vec<Question>) ->
             number: n,
             name,
             value: yes_no(a),
-            evidence: ev(a, &format!("IRLSSG criterion {n}: {name}")),
+            evidence: ev(a, &|| format!("IRLSSG criterion {n}: {name}")),
         })
         .collect();
     let c5_rule = "IRLSSG criterion 5: not solely explained by another condition";
@@ -580,7 +581,7 @@ fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut Vec<Question>) ->
         Tri::NotMet => Tri::Met,
         Tri::Unknown => Tri::Unknown,
     };
-    let mut c5_evidence = ev(Answer::ExplainedByOther, c5_rule);
+    let mut c5_evidence = ev(Answer::ExplainedByOther, &|| c5_rule.to_owned());
     for m in mimics.iter().filter(|m| m.status == Status::Present) {
         for e in &m.evidence {
             let mut e = e.clone();

@@ -18,7 +18,7 @@ pub(crate) struct Ctx<'a> {
     /// Whether to build evidence (a report) or only statuses (a population screen).
     pub explain: bool,
     /// Lab results by analyte, newest first.
-    labs: std::collections::HashMap<&'a str, Vec<&'a LabResult>>,
+    labs: Vec<&'a LabResult>,
     /// Drug classes of the medicines current at as-of, and condition sets of the conditions
     /// begun by then: most criteria are settled by their absence here, without a search.
     classes_now: Vec<&'a str>,
@@ -54,18 +54,15 @@ impl<'a> Ctx<'a> {
         as_of: Date,
     ) -> Ctx<'a> {
         let mut labs: Vec<&LabResult> = rec.labs.iter().chain(&derived.labs).collect();
-        // Newest first; ties broken by source so the order of the input never matters.
+        // By analyte, then newest first; ties broken by source so the order of the input never
+        // matters.
         labs.sort_by(|a, b| {
-            b.date
-                .cmp(&a.date)
+            a.analyte
+                .cmp(&b.analyte)
+                .then_with(|| b.date.cmp(&a.date))
                 .then_with(|| a.source.cmp(&b.source))
                 .then_with(|| a.as_read.cmp(&b.as_read))
         });
-        let mut by_analyte: std::collections::HashMap<&str, Vec<&LabResult>> =
-            std::collections::HashMap::new();
-        for l in labs {
-            by_analyte.entry(&*l.analyte).or_default().push(l);
-        }
         let t = kb.terminology();
         let mut classes_now: Vec<&str> = Vec::new();
         for m in rec.medications.iter().filter(|m| rec.deceased.is_none() && m.current_on(as_of)) {
@@ -89,7 +86,7 @@ impl<'a> Ctx<'a> {
             as_of,
             age: derived.age.clone(),
             explain: true,
-            labs: by_analyte,
+            labs,
             classes_now,
             sets_on_record,
         }
@@ -149,7 +146,9 @@ impl<'a> Ctx<'a> {
     ) {
         let from = months_before(self.as_of, months);
         let as_of = self.as_of;
-        let all = self.labs.get(id).map_or(&[][..], Vec::as_slice);
+        let from_at = self.labs.partition_point(|l| &*l.analyte < id);
+        let to = from_at + self.labs[from_at..].partition_point(|l| &*l.analyte == id);
+        let all = &self.labs[from_at..to];
         let current =
             all.iter().copied().filter(move |l| l.date.is_some_and(|d| d <= as_of && d >= from));
         let stale = all.iter().copied().filter(move |l| l.date.is_none_or(|d| d < from));

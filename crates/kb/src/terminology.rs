@@ -173,8 +173,14 @@ fn word_spans(text: &str) -> (String, Vec<std::ops::Range<usize>>) {
     let mut start: Option<usize> = None;
     let mut cur_digit = false;
     for ch in text.chars() {
-        let c = ch.to_lowercase().next().unwrap_or(ch);
-        if c.is_alphanumeric() {
+        // ASCII first: the same result as the general case, without the Unicode tables.
+        let (c, alphanumeric) = if ch.is_ascii() {
+            (ch.to_ascii_lowercase(), ch.is_ascii_alphanumeric())
+        } else {
+            let c = ch.to_lowercase().next().unwrap_or(ch);
+            (c, c.is_alphanumeric())
+        };
+        if alphanumeric {
             let digit = c.is_ascii_digit();
             if let Some(s) = start
                 && digit != cur_digit

@@ -14,6 +14,7 @@ pub fn normalise_unit(unit: &str) -> String {
             'µ' | 'μ' => s.push('u'),
             '[' | ']' | '{' | '}' | '_' | ' ' | '\u{a0}' => {}
             '²' => s.push('2'),
+            c if c.is_ascii() => s.push(c.to_ascii_lowercase()),
             c => s.extend(c.to_lowercase()),
         }
     }

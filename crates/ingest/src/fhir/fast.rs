@@ -707,12 +707,9 @@ pub fn simple_observation(
         .code
         .as_deref()
         .filter(|_| q.system.as_deref().is_none_or(|s| s.contains("unitsofmeasure")));
-    let unit = code_unit
-        .filter(|u| analyte.accepts(u))
-        .or(q.unit.as_deref())
-        .or(code_unit)
-        .unwrap_or("")
-        .to_owned();
+    // The UCUM code when the analyte accepts it (converting it once), else the unit as shown.
+    let coded = code_unit.and_then(|u| Some((u, analyte.to_canonical(value, u)?)));
+    let unit = coded.map(|(u, _)| u).or(q.unit.as_deref()).or(code_unit).unwrap_or("").to_owned();
     if value < 0.0 {
         return Some((
             subject,
@@ -731,7 +728,8 @@ pub fn simple_observation(
             ))),
         ));
     }
-    let Some(canonical) = analyte.to_canonical(value, &unit) else {
+    let Some(canonical) = coded.map(|(_, c)| c).or_else(|| analyte.to_canonical(value, &unit))
+    else {
         let why =
             if unit.is_empty() { "has no unit" } else { "has a unit restless does not understand" };
         return Some((
@@ -871,7 +869,11 @@ pub fn irrelevant_condition(
         }
     }
     let texts = code.text.iter().chain(codings.iter().filter_map(|c| c.display.as_ref()));
-    for txt in texts {
+    for (n, txt) in texts.clone().enumerate() {
+        // The text usually repeats a display: match each distinct text once.
+        if texts.clone().take(n).any(|earlier| earlier == txt) {
+            continue;
+        }
         if !t.sets_for_text(txt).is_empty() {
             return None;
         }
