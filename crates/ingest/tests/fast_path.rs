@@ -388,3 +388,30 @@ fn a_condition_that_may_matter_is_never_called_irrelevant() {
         );
     }
 }
+
+#[test]
+fn a_screen_lab_carries_the_same_value_without_its_text() {
+    let kb = Kb::embedded().unwrap();
+    let obs = json!({
+        "resourceType": "Observation", "id": "o1", "status": "final",
+        "code": { "coding": [{ "system": "http://loinc.org", "code": "2276-4" }] },
+        "subject": { "reference": "Patient/p1" },
+        "effectiveDateTime": "2026-10-02",
+        "valueQuantity": { "value": 22, "unit": "ng/mL", "system": "http://unitsofmeasure.org", "code": "ng/mL" }
+    });
+    let text = serde_json::to_vec(&obs).unwrap();
+    let lab = |explain| match fhir::simple_observation_with(&text, &kb, as_of(), explain) {
+        Some((Some(subject), SimpleOutcome::Lab(lab))) => {
+            assert_eq!(subject, "Patient/p1");
+            lab
+        }
+        other => panic!("not a lab: {other:?}"),
+    };
+    let (full, lean) = (lab(true), lab(false));
+    assert_eq!((&full.analyte, full.value, full.date), (&lean.analyte, lean.value, lean.date));
+    assert_eq!(
+        (full.as_read.as_str(), full.source.source.as_str()),
+        ("22 ng/mL", "Observation/o1")
+    );
+    assert!(lean.as_read.is_empty() && lean.source.source.is_empty());
+}

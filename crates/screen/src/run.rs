@@ -167,7 +167,7 @@ fn process(ctx: &Ctx<'_>, file_no: usize, offset: u64, bytes: &[u8], out: &mut P
             Kind::Observation => {
                 // Plain lab results go straight to a fact, without a JSON tree.
                 if let Some((subject, outcome)) =
-                    fhir::simple_observation(line, ctx.kb, ctx.opts.as_of)
+                    fhir::simple_observation_with(line, ctx.kb, ctx.opts.as_of, false)
                 {
                     let Some(key) =
                         attribute(ctx, &mut out.acc, subject.as_deref().and_then(key_of))

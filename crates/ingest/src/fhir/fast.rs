@@ -334,6 +334,7 @@ impl<'t> Collector<'t> {
                 {
                     match outcome {
                         SimpleOutcome::Lab(lab) if !lab.source.source.is_empty() => {
+                            let subject = subject.map(Cow::into_owned);
                             self.labs.push(FastLab { subject, lab, text });
                             return Ok(());
                         }
@@ -606,11 +607,23 @@ struct ValueConcept<'a> {
 /// the one the general reader gives (`crates/ingest/tests` checks this on every Observation of
 /// the shared corpora).
 #[must_use]
-pub fn simple_observation(
-    text: &[u8],
+pub fn simple_observation<'t>(
+    text: &'t [u8],
     kb: &Kb,
     as_of: Date,
-) -> Option<(Option<String>, SimpleOutcome)> {
+) -> Option<(Option<Cow<'t, str>>, SimpleOutcome)> {
+    simple_observation_with(text, kb, as_of, true)
+}
+
+/// [`simple_observation`], with `explain: false` for a population screen: a lab result then
+/// carries neither its value as read nor its source, which only a report shows.
+#[must_use]
+pub fn simple_observation_with<'t>(
+    text: &'t [u8],
+    kb: &Kb,
+    as_of: Date,
+    explain: bool,
+) -> Option<(Option<Cow<'t, str>>, SimpleOutcome)> {
     use super::value::date_str;
     let o: SimpleObs<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     if o.component.is_some()
@@ -625,7 +638,7 @@ pub fn simple_observation(
     if o.category.is_some_and(|c| !c.get().starts_with('[')) {
         return None;
     }
-    let subject = o.subject.and_then(|s| s.reference).map(Cow::into_owned);
+    let subject = o.subject.and_then(|s| s.reference);
     match o.status.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("entered-in-error") => {
             return Some((subject, SimpleOutcome::Skipped("entered-in-error")));
@@ -742,8 +755,11 @@ pub fn simple_observation(
     };
     // The general reader warns about undated results: leave those to it.
     when?;
-    let shown =
-        format!("{}{} {}", cmp.map(|c| c.symbol()).unwrap_or(""), value, unit).trim().to_owned();
+    let shown = if explain {
+        format!("{}{} {}", cmp.map(|c| c.symbol()).unwrap_or(""), value, unit).trim().to_owned()
+    } else {
+        String::new()
+    };
     Some((
         subject,
         SimpleOutcome::Lab(restless_facts::LabResult {
@@ -753,10 +769,13 @@ pub fn simple_observation(
             date: when,
             // Named as the general reader names it; without an id, left empty (the general
             // reader would name it by its place in the input).
-            source: o.id.map_or_else(restless_facts::Provenance::default, |id| {
-                restless_facts::Provenance::new(format!("Observation/{id}"))
-                    .with_field("valueQuantity")
-            }),
+            source: o.id.filter(|_| explain).map_or_else(
+                restless_facts::Provenance::default,
+                |id| {
+                    restless_facts::Provenance::new(format!("Observation/{id}"))
+                        .with_field("valueQuantity")
+                },
+            ),
             derived: false,
         }),
     ))
@@ -813,11 +832,11 @@ struct SimpleCondition<'a> {
 /// means "not sure": a condition that may matter, or one carrying a verification status, a
 /// category object or contained resources; the general reader then takes it.
 #[must_use]
-pub fn irrelevant_condition(
-    text: &[u8],
+pub fn irrelevant_condition<'t>(
+    text: &'t [u8],
     kb: &Kb,
     as_of: Date,
-) -> Option<(Option<String>, Option<String>)> {
+) -> Option<(Option<Cow<'t, str>>, Option<String>)> {
     use super::value::{System, system};
     let c: SimpleCondition<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     // Only a confirmed (or unstated) diagnosis can be irrelevant rather than skipped.
@@ -882,7 +901,7 @@ pub fn irrelevant_condition(
     let warning = (unknown_system
         && coded.iter().all(|c| system(c.system.as_deref().unwrap_or("")) == System::Other))
     .then(|| "condition coded only in a code system restless does not read".to_owned());
-    let subject = c.subject.or(c.patient).and_then(|r| r.reference).map(Cow::into_owned);
+    let subject = c.subject.or(c.patient).and_then(|r| r.reference);
     Some((subject, warning))
 }
 
@@ -967,10 +986,10 @@ struct MedConcept<'a> {
 /// unexpected type. Every MedicationRequest counts as a medication list on record, whatever
 /// the outcome.
 #[must_use]
-pub fn simple_medication_request(
-    text: &[u8],
+pub fn simple_medication_request<'t>(
+    text: &'t [u8],
     kb: &Kb,
-) -> Option<(Option<String>, SimpleMedication)> {
+) -> Option<(Option<Cow<'t, str>>, SimpleMedication)> {
     use super::map::{identify, med_status, not_an_order, request_period, unrecognised};
     use super::value::{Coding, date_str, system};
     let r: SimpleRequest<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
@@ -1002,8 +1021,7 @@ pub fn simple_medication_request(
         (Some(s), _) => s.as_ref().and_then(|s| s.reference.clone()),
         (None, Some(p)) => p.as_ref().and_then(|p| p.reference.clone()),
         (None, None) => None,
-    }
-    .map(Cow::into_owned);
+    };
     let skipped =
         |reason, warning| Some((subject.clone(), SimpleMedication::Skipped(reason, warning)));
     let status = match med_status("MedicationRequest", r.status.as_deref()) {

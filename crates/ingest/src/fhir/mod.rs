@@ -14,7 +14,8 @@ mod value;
 
 pub use fast::{
     Collected, Collector, FastLab, LoincFilter, SimpleMedication, SimpleOutcome,
-    irrelevant_condition, read_text, simple_medication_request, simple_observation, slim_resource,
+    irrelevant_condition, read_text, simple_medication_request, simple_observation,
+    simple_observation_with, slim_resource,
 };
 
 use std::collections::BTreeMap;
