@@ -93,18 +93,14 @@ fn bench(c: &mut Criterion) {
     let bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
     let record = restless_ingest::read(&bundle.to_string(), &kb, as_of).unwrap().record;
     let mut g = c.benchmark_group("engine");
-    for (name, explain) in
-        [("typical-prefetch-explained", true), ("typical-prefetch-statuses", false)]
-    {
+    let screen = restless_engine::AssessOptions::screen();
+    for (name, opts) in [
+        ("typical-prefetch-explained", restless_engine::AssessOptions::default()),
+        ("typical-prefetch-statuses", restless_engine::AssessOptions { follow_up: true, ..screen }),
+        ("typical-prefetch-screen", screen),
+    ] {
         g.bench_function(name, |b| {
-            b.iter(|| {
-                black_box(restless_engine::assess_with(
-                    &kb,
-                    black_box(&record),
-                    as_of,
-                    restless_engine::AssessOptions { explain },
-                ))
-            })
+            b.iter(|| black_box(restless_engine::assess_with(&kb, black_box(&record), as_of, opts)))
         });
     }
     g.finish();

@@ -419,7 +419,11 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             }
             continue;
         }
-        let missing = ev.missing.iter().map(|k| missing_name(ctx, k)).collect();
+        let missing = if ctx.follow_up {
+            ev.missing.iter().map(|k| missing_name(ctx, k)).collect()
+        } else {
+            Vec::new()
+        };
         if matches!(ev.status, Status::Unknown | Status::Possible) {
             open.push((findings.len(), ev.missing));
         }
@@ -478,7 +482,7 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
                         }),
                     }
                 }
-                other => {
+                other if ctx.follow_up => {
                     let (prefix, name, text) = match other {
                         FactKey::Answer(a) => ("answer.", a.name(), a.question()),
                         FactKey::Age => ("", "age", "What is the person's date of birth?"),
@@ -502,6 +506,7 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
                     };
                     ask(&mut questions, prefix, name, text, cause);
                 }
+                _ => {}
             }
         }
     }
@@ -603,7 +608,7 @@ fn diagnose(ctx: &Ctx<'_>, mimics: Vec<Mimic>, questions: &mut Vec<Question>) ->
         Answer::EveningWorse,
         Answer::ExplainedByOther,
     ]) {
-        if c.value == Tri::Unknown && answer(a).is_none() {
+        if ctx.follow_up && c.value == Tri::Unknown && answer(a).is_none() {
             ask(questions, "answer.", a.name(), a.question(), "diagnosis");
         }
     }

@@ -17,6 +17,8 @@ pub(crate) struct Ctx<'a> {
     pub age: Option<(u32, Provenance)>,
     /// Whether to build evidence (a report) or only statuses (a population screen).
     pub explain: bool,
+    /// Whether to list missing facts and questions (see `AssessOptions::follow_up`).
+    pub follow_up: bool,
     /// Lab results by analyte, newest first.
     labs: Vec<&'a LabResult>,
     /// Drug classes of the medicines current at as-of, and condition sets of the conditions
@@ -86,6 +88,7 @@ impl<'a> Ctx<'a> {
             as_of,
             age: derived.age.clone(),
             explain: true,
+            follow_up: true,
             labs,
             classes_now,
             sets_on_record,

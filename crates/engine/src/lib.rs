@@ -23,11 +23,23 @@ pub struct AssessOptions {
     /// Build the evidence trail and the text of each finding (advice, references). Off for
     /// population screens, which need only statuses and work-up: the statuses are the same.
     pub explain: bool,
+    /// Say what would settle open findings besides tests: each finding's `missing` facts and
+    /// the questions to ask. Off for population screens, which report only the work-up; the
+    /// statuses and the work-up are the same.
+    pub follow_up: bool,
 }
 
 impl Default for AssessOptions {
     fn default() -> AssessOptions {
-        AssessOptions { explain: true }
+        AssessOptions { explain: true, follow_up: true }
+    }
+}
+
+impl AssessOptions {
+    /// What a population screen needs: statuses, classification, diagnosis and work-up only.
+    #[must_use]
+    pub fn screen() -> AssessOptions {
+        AssessOptions { explain: false, follow_up: false }
     }
 }
 
@@ -48,5 +60,6 @@ pub fn assess_with(
     let derived = derive::derive(record, as_of);
     let mut ctx = eval::Ctx::new(kb, record, &derived, as_of);
     ctx.explain = opts.explain;
+    ctx.follow_up = opts.follow_up;
     assessment::build(&ctx)
 }

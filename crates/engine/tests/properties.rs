@@ -355,10 +355,23 @@ proptest! {
     fn assessment_without_explanation_has_the_same_outline((as_of, rec) in as_of().prop_flat_map(|d| (Just(d), record(d, true)))) {
         let kb = kb();
         let full = assess(kb, &rec, as_of);
-        let lite = restless_engine::assess_with(kb, &rec, as_of, restless_engine::AssessOptions { explain: false });
+        let lite = restless_engine::assess_with(kb, &rec, as_of, restless_engine::AssessOptions { explain: false, follow_up: true });
         prop_assert_eq!(outline(&full), outline(&lite));
         prop_assert_eq!(full.diagnosis.recorded.len(), lite.diagnosis.recorded.len());
         prop_assert!(lite.findings.iter().all(|f| f.evidence.is_empty() && f.advice.is_empty()));
+        // A screen's: the same statuses, classification, diagnosis and work-up, without the
+        // follow-up (missing facts, questions).
+        let screen = restless_engine::assess_with(kb, &rec, as_of, restless_engine::AssessOptions::screen());
+        let without_follow_up = |a: &Assessment| {
+            let mut o = outline(a);
+            for f in &mut o.findings {
+                f.2.clear();
+            }
+            o
+        };
+        prop_assert_eq!(without_follow_up(&full), outline(&screen));
+        prop_assert!(screen.questions.is_empty());
+        prop_assert_eq!(&full.workup, &screen.workup);
     }
 
     #[test]

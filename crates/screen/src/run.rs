@@ -519,7 +519,7 @@ pub fn screen(
                             kb,
                             &rec,
                             opts.as_of,
-                            restless_engine::AssessOptions { explain: false },
+                            restless_engine::AssessOptions::screen(),
                         );
                         Row::new(k, &a, kb, st.deceased(), |analyte| st.tested(analyte, ids))
                     })
