@@ -96,6 +96,7 @@ fn bench(c: &mut Criterion) {
     let screen = restless_engine::AssessOptions::screen();
     for (name, opts) in [
         ("typical-prefetch-explained", restless_engine::AssessOptions::default()),
+        ("typical-prefetch-cards", restless_engine::AssessOptions::cards()),
         ("typical-prefetch-statuses", restless_engine::AssessOptions { follow_up: true, ..screen }),
         ("typical-prefetch-screen", screen),
     ] {

@@ -436,8 +436,8 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             evidence: ev.evidence,
             missing,
             advice: if ctx.explain { cause.advice.clone() } else { String::new() },
-            references: if ctx.explain { cause.references.clone() } else { Vec::new() },
-            seed: if ctx.explain { cause.seed.clone() } else { Vec::new() },
+            references: if ctx.sources { cause.references.clone() } else { Vec::new() },
+            seed: if ctx.sources { cause.seed.clone() } else { Vec::new() },
             alternatives: ev.alternatives,
         });
     }

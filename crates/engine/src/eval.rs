@@ -19,6 +19,8 @@ pub(crate) struct Ctx<'a> {
     pub explain: bool,
     /// Whether to list missing facts and questions (see `AssessOptions::follow_up`).
     pub follow_up: bool,
+    /// Whether findings list their references and seed claims.
+    pub sources: bool,
     /// Lab results by analyte, newest first.
     labs: Vec<&'a LabResult>,
     /// Drug classes of the medicines current at as-of, and condition sets of the conditions
@@ -89,6 +91,7 @@ impl<'a> Ctx<'a> {
             age: derived.age.clone(),
             explain: true,
             follow_up: true,
+            sources: true,
             labs,
             classes_now,
             sets_on_record,

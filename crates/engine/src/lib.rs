@@ -27,11 +27,14 @@ pub struct AssessOptions {
     /// the questions to ask. Off for population screens, which report only the work-up; the
     /// statuses and the work-up are the same.
     pub follow_up: bool,
+    /// With `explain`, list each finding's references and seed claims (a report shows them;
+    /// a CDS card links to the cause's page instead).
+    pub sources: bool,
 }
 
 impl Default for AssessOptions {
     fn default() -> AssessOptions {
-        AssessOptions { explain: true, follow_up: true }
+        AssessOptions { explain: true, follow_up: true, sources: true }
     }
 }
 
@@ -39,7 +42,14 @@ impl AssessOptions {
     /// What a population screen needs: statuses, classification, diagnosis and work-up only.
     #[must_use]
     pub fn screen() -> AssessOptions {
-        AssessOptions { explain: false, follow_up: false }
+        AssessOptions { explain: false, follow_up: false, sources: false }
+    }
+
+    /// What CDS cards show: statuses, evidence and advice, work-up; no follow-up questions and
+    /// no reference lists (a card links to the cause's page).
+    #[must_use]
+    pub fn cards() -> AssessOptions {
+        AssessOptions { explain: true, follow_up: false, sources: false }
     }
 }
 
@@ -61,5 +71,6 @@ pub fn assess_with(
     let mut ctx = eval::Ctx::new(kb, record, &derived, as_of);
     ctx.explain = opts.explain;
     ctx.follow_up = opts.follow_up;
+    ctx.sources = opts.explain && opts.sources;
     assessment::build(&ctx)
 }

@@ -141,7 +141,7 @@ pub(crate) async fn call(
     // the workers from being swamped).
     let cards = if hook == "patient-view" {
         let record = gather(&state, &req, as_of).await?;
-        let a = restless_engine::assess(ctx.kb, &record, as_of);
+        let a = assess(ctx.kb, &record, as_of);
         cards::patient_view(&ctx, &a, &record)
     } else {
         if !req.has_draft_orders {
@@ -164,11 +164,11 @@ pub(crate) async fn call(
             Vec::new()
         } else {
             let record = gather(&state, &req, as_of).await?;
-            let baseline = restless_engine::assess(ctx.kb, &record, as_of);
+            let baseline = assess(ctx.kb, &record, as_of);
             if cards::has_rls(&baseline) {
                 let mut with = record;
                 with.medications.extend(drafts.iter().map(|d| d.fact.clone()));
-                let after = restless_engine::assess(ctx.kb, &with, as_of);
+                let after = assess(ctx.kb, &with, as_of);
                 cards::draft_orders(&ctx, &baseline, &after, &drafts)
             } else {
                 Vec::new()
@@ -295,4 +295,14 @@ fn has_next_link(v: &Value) -> bool {
     v.get("link").and_then(Value::as_array).is_some_and(|links| {
         links.iter().any(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
     })
+}
+
+/// The assessment cards are made from: evidence and advice, no follow-up questions or
+/// reference lists (cards link to the cause's page for those).
+fn assess(
+    kb: &restless_kb::Kb,
+    record: &restless_facts::PatientRecord,
+    as_of: restless_facts::Date,
+) -> restless_engine::Assessment {
+    restless_engine::assess_with(kb, record, as_of, restless_engine::AssessOptions::cards())
 }
