@@ -209,12 +209,35 @@ pub struct FastLab<'t> {
     pub text: &'t str,
 }
 
+/// A MedicationRequest read by the typed fast path.
+#[derive(Debug, Clone)]
+pub struct FastMedication<'t> {
+    /// The order's `subject.reference` (else `patient.reference`), as written.
+    pub subject: Option<String>,
+    /// The medication, named `MedicationRequest/{id}`; `None` when the general reader would
+    /// skip the order (it still puts a medication list on record).
+    pub fact: Option<restless_facts::MedicationFact>,
+    /// The resource's text, for the general reader when the subject must be judged by it.
+    pub text: &'t str,
+}
+
+/// A Condition the typed fast path found irrelevant: no fact, but a problem list on record.
+#[derive(Debug, Clone)]
+pub struct FastCondition<'t> {
+    /// The condition's `subject.reference` (else `patient.reference`), as written.
+    pub subject: Option<String>,
+    /// The resource's text, for the general reader when the subject must be judged by it.
+    pub text: &'t str,
+}
+
 /// Gathers the resources restless may use from pieces of FHIR JSON text (each a Bundle, a
 /// resource, or a list of either): irrelevant types and Observations without a LOINC code in
 /// use are counted and never parsed; the rest are parsed slim (only the fields the mapper
-/// reads) into [`Collector::resources`] — or, with [`Collector::typed_labs`], plain lab
-/// Observations are read straight into [`Collector::labs`] without a tree. Lenient: a shape
-/// that cannot be read is noted (by JSON path, never by value) and skipped.
+/// reads) into [`Collector::resources`] — or, with [`Collector::typed`], plain lab
+/// Observations, MedicationRequests coded by a concept and irrelevant Conditions are read
+/// straight into [`Collector::labs`], [`Collector::medications`] and [`Collector::conditions`]
+/// without a tree. Lenient: a shape that cannot be read is noted (by JSON path, never by
+/// value) and skipped.
 pub struct Collector<'t> {
     filter: &'t LoincFilter,
     typed: Option<(&'t Kb, Date)>,
@@ -222,6 +245,10 @@ pub struct Collector<'t> {
     pub resources: Vec<Value>,
     /// Lab results read by the typed path.
     pub labs: Vec<FastLab<'t>>,
+    /// MedicationRequests read by the typed path.
+    pub medications: Vec<FastMedication<'t>>,
+    /// Conditions the typed path found irrelevant.
+    pub conditions: Vec<FastCondition<'t>>,
     /// Counts and notes.
     pub stats: Collected,
 }
@@ -235,15 +262,18 @@ impl<'t> Collector<'t> {
             typed: None,
             resources: Vec::new(),
             labs: Vec::new(),
+            medications: Vec::new(),
+            conditions: Vec::new(),
             stats: Collected::default(),
         }
     }
 
-    /// Reads plain lab Observations (one coded value with a unit, dated, with an id) with the
-    /// typed fast path of `screen` instead; the caller must then judge each result's subject
-    /// as the general reader would (see [`FastLab::subject`]).
+    /// Reads plain lab Observations (one coded value with a unit, dated, with an id),
+    /// MedicationRequests coded by a concept (with an id) and irrelevant Conditions with the
+    /// typed fast paths of `screen` instead; the caller must then judge each one's subject as
+    /// the general reader would (see [`FastLab::subject`]).
     #[must_use]
-    pub fn typed_labs(mut self, kb: &'t Kb, as_of: Date) -> Collector<'t> {
+    pub fn typed(mut self, kb: &'t Kb, as_of: Date) -> Collector<'t> {
         self.typed = Some((kb, as_of));
         self
     }
@@ -326,6 +356,29 @@ impl<'t> Collector<'t> {
                 };
                 if !relevant {
                     c.irrelevant += 1;
+                    return Ok(());
+                }
+                if t == "MedicationRequest"
+                    && let Some((kb, _)) = self.typed
+                    && let Some((subject, outcome)) = simple_medication_request(text.as_bytes(), kb)
+                {
+                    let fact = match outcome {
+                        SimpleMedication::Used(m) => Some(m),
+                        SimpleMedication::Skipped(..) => None,
+                    };
+                    // Without an id the general reader names it by its place: leave it to it.
+                    if fact.as_ref().is_none_or(|m| !m.source.source.is_empty()) {
+                        let subject = subject.map(Cow::into_owned);
+                        self.medications.push(FastMedication { subject, fact, text });
+                        return Ok(());
+                    }
+                }
+                if t == "Condition"
+                    && let Some((kb, as_of)) = self.typed
+                    && let Some((subject, _)) = irrelevant_condition(text.as_bytes(), kb, as_of)
+                {
+                    let subject = subject.map(Cow::into_owned);
+                    self.conditions.push(FastCondition { subject, text });
                     return Ok(());
                 }
                 if t == "Observation"
@@ -804,10 +857,10 @@ struct CodingDisplay<'a> {
 struct SimpleCondition<'a> {
     #[serde(borrow, default)]
     code: Option<ConceptText<'a>>,
-    #[serde(borrow, default)]
-    subject: Option<Reference<'a>>,
-    #[serde(borrow, default)]
-    patient: Option<Reference<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    subject: Option<Option<Reference<'a>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    patient: Option<Option<Reference<'a>>>,
     #[serde(borrow, default)]
     verification_status: Option<Concept<'a>>,
     #[serde(borrow, default)]
@@ -901,7 +954,7 @@ pub fn irrelevant_condition<'t>(
     let warning = (unknown_system
         && coded.iter().all(|c| system(c.system.as_deref().unwrap_or("")) == System::Other))
     .then(|| "condition coded only in a code system restless does not read".to_owned());
-    let subject = c.subject.or(c.patient).and_then(|r| r.reference);
+    let subject = patient_reference(c.subject, c.patient);
     Some((subject, warning))
 }
 
@@ -921,6 +974,15 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// The reference in `subject` when the member is there (even `null`: then none), else in
+/// `patient`, as the general reader and `screen` read it.
+fn patient_reference<'a>(
+    subject: Option<Option<Reference<'a>>>,
+    patient: Option<Option<Reference<'a>>>,
+) -> Option<Cow<'a, str>> {
+    subject.or(patient).flatten().and_then(|r| r.reference)
 }
 
 #[derive(Deserialize)]
@@ -1017,11 +1079,7 @@ pub fn simple_medication_request<'t>(
             Some((p.start.as_deref().and_then(date_str), p.end.as_deref().and_then(date_str)))
         }
     };
-    let subject = match (&r.subject, &r.patient) {
-        (Some(s), _) => s.as_ref().and_then(|s| s.reference.clone()),
-        (None, Some(p)) => p.as_ref().and_then(|p| p.reference.clone()),
-        (None, None) => None,
-    };
+    let subject = patient_reference(r.subject, r.patient);
     let skipped =
         |reason, warning| Some((subject.clone(), SimpleMedication::Skipped(reason, warning)));
     let status = match med_status("MedicationRequest", r.status.as_deref()) {

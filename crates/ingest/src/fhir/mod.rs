@@ -13,8 +13,8 @@ mod map;
 mod value;
 
 pub use fast::{
-    Collected, Collector, FastLab, LoincFilter, SimpleMedication, SimpleOutcome,
-    irrelevant_condition, read_text, simple_medication_request, simple_observation,
+    Collected, Collector, FastCondition, FastLab, FastMedication, LoincFilter, SimpleMedication,
+    SimpleOutcome, irrelevant_condition, read_text, simple_medication_request, simple_observation,
     simple_observation_with, slim_resource,
 };
 

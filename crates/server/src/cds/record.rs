@@ -17,10 +17,11 @@ use serde_json::{Value, json};
 /// Reads what a [`Collector`] gathered, with resources obtained as trees (`more`), into a
 /// record; `None` when nothing usable was given.
 ///
-/// Lab results read by the typed path are kept only where the general reader would take them
-/// without a doubt: the input holds exactly one Patient and the result is about it (`Patient/id`)
-/// or about no one in particular. Any other is read by the general reader, which judges its
-/// subject. A result whose `Observation/id` is already in the input counts once.
+/// What the typed paths read (labs, medication orders, irrelevant conditions) is kept only where
+/// the general reader would take it without a doubt: the input holds exactly one Patient and
+/// the resource is about it (`Patient/id`) or about no one in particular. Any other is read by
+/// the general reader, which judges its subject. A lab or order whose `Type/id` is already in
+/// the input counts once.
 pub(crate) fn read_collected(
     collector: Collector<'_>,
     mut more: Vec<Value>,
@@ -38,28 +39,55 @@ pub(crate) fn read_collected(
     let mut patients: Vec<String> = resources.iter().filter_map(|r| id_of(r, "Patient")).collect();
     patients.sort_unstable();
     patients.dedup();
-    let mut seen: HashSet<String> = resources
+    let mut seen: HashSet<String> = ["Observation", "MedicationRequest"]
         .iter()
-        .filter_map(|r| id_of(r, "Observation"))
-        .map(|id| format!("Observation/{id}"))
+        .flat_map(|t| resources.iter().filter_map(move |r| Some(format!("{t}/{}", id_of(r, t)?))))
         .collect();
+    let about_the_patient = |subject: Option<&str>| match (patients.as_slice(), subject) {
+        ([p], Some(s)) => s.strip_prefix("Patient/") == Some(p.as_str()),
+        ([_], None) => true,
+        _ => false,
+    };
+    // Anything not surely about the patient goes to the general reader.
+    let mut general = |text: &str| {
+        if let Ok(v) = restless_ingest::fhir::slim_resource(text.as_bytes()) {
+            resources.push(v);
+        }
+    };
     let mut labs = Vec::new();
     for f in collector.labs {
-        let about_the_patient = match (patients.as_slice(), f.subject.as_deref()) {
-            ([p], Some(s)) => s.strip_prefix("Patient/") == Some(p.as_str()),
-            ([_], None) => true,
-            _ => false,
-        };
-        if !about_the_patient {
-            if let Ok(v) = restless_ingest::fhir::slim_resource(f.text.as_bytes()) {
-                resources.push(v);
-            }
+        if !about_the_patient(f.subject.as_deref()) {
+            general(f.text);
         } else if seen.insert(f.lab.source.source.clone()) {
             labs.push(f.lab);
         }
     }
+    let (mut medications, mut medication_list) = (Vec::new(), false);
+    for m in collector.medications {
+        if !about_the_patient(m.subject.as_deref()) {
+            general(m.text);
+            continue;
+        }
+        medication_list = true;
+        if let Some(fact) = m.fact
+            && seen.insert(fact.source.source.clone())
+        {
+            medications.push(fact);
+        }
+    }
+    let mut problem_list = false;
+    for c in collector.conditions {
+        if about_the_patient(c.subject.as_deref()) {
+            problem_list = true;
+        } else {
+            general(c.text);
+        }
+    }
     let mut record = read_resources(resources, kb, as_of)?;
     record.labs.extend(labs);
+    record.medications.extend(medications);
+    record.reviewed.medications |= medication_list;
+    record.reviewed.conditions |= problem_list;
     Some(record)
 }
 
@@ -269,10 +297,48 @@ mod tests {
         v
     }
 
-    /// Reading plain labs with the typed path gives the record the general reader gives,
-    /// whoever the results are about and however they are named.
+    fn order(id: Option<&str>, subject: Option<&str>, rxnorm: &str, text: &str) -> Value {
+        let mut o = json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxnorm}], "text": text},
+            "authoredOn": "2026-10-01"});
+        if let Some(id) = id {
+            o["id"] = json!(id);
+        }
+        if let Some(s) = subject {
+            o["subject"] = json!({"reference": s});
+        }
+        o
+    }
+
+    fn condition(id: &str, subject: &str, icd10: &str, text: &str) -> Value {
+        json!({"resourceType": "Condition", "id": id, "subject": {"reference": subject},
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": icd10}], "text": text}})
+    }
+
+    /// Medications and conditions of a record, in a comparable form (a resource without an id
+    /// is named by its place, which depends on what else was rebuilt: not compared).
+    fn sorted_rest(rec: &PatientRecord) -> (Vec<String>, Vec<String>, bool, bool) {
+        let norm = |s: &str| if s.contains('[') { "[no id]".to_owned() } else { s.to_owned() };
+        let mut meds: Vec<String> = rec
+            .medications
+            .iter()
+            .map(|m| {
+                let mut m = m.clone();
+                m.source.source = norm(&m.source.source);
+                format!("{m:?}")
+            })
+            .collect();
+        meds.sort();
+        let mut conds: Vec<String> = rec.conditions.iter().map(|c| format!("{c:?}")).collect();
+        conds.sort();
+        (meds, conds, rec.reviewed.medications, rec.reviewed.conditions)
+    }
+
+    /// Reading with the typed paths (labs, orders, irrelevant conditions) gives the record the
+    /// general reader gives, whoever the resources are about and however they are named.
     #[test]
-    fn typed_labs_give_the_same_record_as_the_general_reader() {
+    fn typed_reading_gives_the_same_record_as_the_general_reader() {
         let kb = kb();
         let filter = restless_ingest::fhir::LoincFilter::new(&kb);
         let patient = json!({"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01"});
@@ -288,30 +354,68 @@ mod tests {
         let observations = serde_json::to_string_pretty(&observations).unwrap();
         // The same ferritin again under another key counts once.
         let again = obs(Some("f1"), Some("Patient/p1"), "2276-4", 30.0, "ng/mL").to_string();
+        let orders = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": order(Some("m1"), Some("Patient/p1"), "312941", "sertraline 100 MG Oral Tablet")},
+            {"resource": order(Some("m2"), Some("Patient/p1"), "999999", "Unheard-of 5 MG Oral Tablet")},
+            {"resource": order(Some("m3"), Some("Patient/someone-else"), "311666", "metoclopramide 10 MG Oral Tablet")},
+            {"resource": order(None, Some("Patient/p1"), "311666", "metoclopramide 10 MG Oral Tablet")},
+            {"resource": order(Some("m1"), Some("Patient/p1"), "312941", "sertraline 100 MG Oral Tablet")}
+        ]})
+        .to_string();
+        let conditions = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": condition("c1", "Patient/p1", "I10", "Essential hypertension")},
+            {"resource": condition("c2", "Patient/someone-else", "K21.9", "Gastro-esophageal reflux disease")},
+            {"resource": condition("c3", "Patient/p1", "G25.81", "Restless legs syndrome")}
+        ]})
+        .to_string();
+        // Lists whose every entry the typed paths take: only the typed reading can put them on
+        // record.
+        let unknown_order =
+            order(Some("m9"), Some("Patient/p1"), "999999", "Unheard-of").to_string();
+        let hypertension =
+            condition("c9", "Patient/p1", "I10", "Essential hypertension").to_string();
         let patient_text = patient.to_string();
-        let read = |typed: bool, with_patient: bool| {
+        let read = |typed: bool, with_patient: bool, lists: u8| {
             let mut c = Collector::new(&filter);
             if typed {
-                c = c.typed_labs(&kb, today());
+                c = c.typed(&kb, today());
             }
             if with_patient {
                 c.add(&patient_text, "/prefetch/patient").unwrap();
             }
             c.add(&observations, "/prefetch/observations").unwrap();
             c.add(&again, "/prefetch/mine").unwrap();
-            let fast = c.labs.len();
+            if lists == 1 {
+                c.add(&orders, "/prefetch/medicationRequests").unwrap();
+                c.add(&conditions, "/prefetch/conditions").unwrap();
+            } else if lists == 2 {
+                c.add(&unknown_order, "/prefetch/medicationRequests").unwrap();
+                c.add(&hypertension, "/prefetch/conditions").unwrap();
+            }
+            let fast = c.labs.len() + c.medications.len() + c.conditions.len();
             // Every resource read is accounted for: typed, parsed, irrelevant or skipped.
             let s = &c.stats;
             assert_eq!(s.read, fast + c.resources.len() + s.irrelevant + s.skipped, "{s:?}");
             (read_collected(c, Vec::new(), &kb, today()).unwrap_or_default(), fast)
         };
         for with_patient in [true, false] {
-            let (general, none) = read(false, with_patient);
-            let (typed, fast) = read(true, with_patient);
-            assert_eq!(none, 0);
-            assert!(fast >= 3, "the typed path was not taken ({fast})");
-            assert_eq!(sorted_labs(&typed), sorted_labs(&general), "with patient: {with_patient}");
-            assert!(!general.labs.is_empty());
+            for lists in [0, 1, 2] {
+                let (general, none) = read(false, with_patient, lists);
+                let (typed, fast) = read(true, with_patient, lists);
+                let case = format!("with patient: {with_patient}, lists: {lists}");
+                assert_eq!(none, 0);
+                assert!(fast >= 3, "the typed path was not taken ({fast})");
+                assert_eq!(sorted_labs(&typed), sorted_labs(&general), "{case}");
+                assert_eq!(sorted_rest(&typed), sorted_rest(&general), "{case}");
+                assert!(!general.labs.is_empty());
+                if lists == 1 && with_patient {
+                    assert!(fast >= 3 + 4, "orders and conditions not typed ({fast})");
+                    assert!(general.medications.len() >= 2 && general.reviewed.conditions);
+                }
+                if lists == 2 && with_patient {
+                    assert!(general.reviewed.medications && general.reviewed.conditions);
+                }
+            }
         }
     }
 

@@ -267,7 +267,7 @@ async fn gather(
             }
         }
     }
-    let mut collector = Collector::new(state.loinc_filter()).typed_labs(state.kb(), as_of);
+    let mut collector = Collector::new(state.loinc_filter()).typed(state.kb(), as_of);
     for (path, text) in &texts {
         // The body was checked to be JSON as a whole, so this does not fail in practice.
         if collector.add(text, path).is_err() {
