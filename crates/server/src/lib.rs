@@ -142,12 +142,18 @@ pub fn router(state: AppState) -> Router {
                         .extensions()
                         .get::<MatchedPath>()
                         .map_or("unmatched", MatchedPath::as_str);
-                    let id = req
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
+                    let id =
+                        req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // `service` and `cards` are filled in by CDS calls, so that one line per
+                    // request (the response's) says all.
+                    tracing::info_span!(
+                        "request",
+                        request_id = %id,
+                        method = %req.method(),
+                        route = %route,
+                        service = tracing::field::Empty,
+                        cards = tracing::field::Empty,
+                    )
                 })
                 .on_request(())
                 .on_response(|resp: &Response, latency: Duration, _: &tracing::Span| {

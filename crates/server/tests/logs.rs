@@ -148,5 +148,12 @@ async fn no_patient_data_or_secret_reaches_the_logs() {
     assert!(logs.contains("route=/v1/assess") && logs.contains("status=422"), "{logs}");
     assert!(logs.contains("route=/cds-services/{id}") && logs.contains("status=200"));
     assert!(logs.contains("request_id="));
+    // A CDS call's one line says which service answered and with how many cards.
+    assert!(
+        logs.lines().any(|l| l.contains("service=restless-patient-view")
+            && l.contains("cards=")
+            && l.contains("status=200")),
+        "{logs}"
+    );
     assert!(logs.contains("CDS request read leniently"));
 }

@@ -178,7 +178,9 @@ pub(crate) async fn call(
     for c in &cards {
         state.metrics().cards_issued(&id, c.indicator.name(), 1);
     }
-    tracing::info!(service = %id, cards = cards.len(), "CDS call answered");
+    let span = tracing::Span::current();
+    span.record("service", tracing::field::display(&id));
+    span.record("cards", cards.len());
     Ok(Json(CdsResponse { cards }))
 }
 
