@@ -262,15 +262,17 @@ struct Evaluated<'k> {
     alternatives: Vec<String>,
 }
 
-fn collect_evidence(outcomes: &[Outcome<'_>], idx: &[usize], out: &mut Vec<Evidence>) {
+/// Moves the evidence of the outcomes at `idx` into `out`, without repeats. An outcome's
+/// evidence is taken the first time: met again, it would only repeat what `out` holds.
+fn collect_evidence(outcomes: &mut [Outcome<'_>], idx: &[usize], out: &mut Vec<Evidence>) {
     for &i in idx {
-        if let Some(o) = outcomes.get(i) {
-            for e in &o.evidence {
+        if let Some(o) = outcomes.get_mut(i) {
+            for e in std::mem::take(&mut o.evidence) {
                 if !out
                     .iter()
                     .any(|x| x.source == e.source && x.rule == e.rule && x.value == e.value)
                 {
-                    out.push(e.clone());
+                    out.push(e);
                 }
             }
         }
@@ -300,7 +302,7 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
     let Scratch { outcomes, support: idx } = scratch;
     outcomes.clear();
     outcomes.extend(cause.criteria.iter().map(|c| ctx.criterion(c)));
-    let outcomes = &outcomes[..];
+    let outcomes = &mut outcomes[..];
     let rule = &cause.rule;
     let present = value(&rule.present, outcomes);
     let possible = rule.possible.as_ref().map(|e| value(e, outcomes));
@@ -309,12 +311,12 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
     let mut missing = Vec::new();
     let mut alternatives = Vec::new();
     // The criteria that decided `e`, in `idx`.
-    let decided = |e: &Expr, idx: &mut Vec<usize>| {
+    let decided = |e: &Expr, outcomes: &[Outcome<'_>], idx: &mut Vec<usize>| {
         idx.clear();
         support(e, outcomes, idx);
     };
     let status = if present == Tri::Met {
-        decided(&rule.present, idx);
+        decided(&rule.present, outcomes, idx);
         if ctx.explain {
             collect_evidence(outcomes, idx, &mut evidence);
         }
@@ -335,26 +337,26 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
         if let Some(p) = &rule.possible
             && ctx.explain
         {
-            decided(p, idx);
+            decided(p, outcomes, idx);
             collect_evidence(outcomes, idx, &mut evidence);
         }
-        decided(&rule.present, idx);
+        decided(&rule.present, outcomes, idx);
         collect_missing(outcomes, idx, &mut missing);
         Status::Possible
     } else if absent == Some(Tri::Met) {
         if let Some(a) = &rule.absent
             && ctx.explain
         {
-            decided(a, idx);
+            decided(a, outcomes, idx);
             collect_evidence(outcomes, idx, &mut evidence);
         }
         Status::Absent
     } else if present == Tri::NotMet && possible != Some(Tri::Unknown) {
         if ctx.explain {
-            decided(&rule.present, idx);
+            decided(&rule.present, outcomes, idx);
             collect_evidence(outcomes, idx, &mut evidence);
             if let Some(p) = &rule.possible {
-                decided(p, idx);
+                decided(p, outcomes, idx);
                 collect_evidence(outcomes, idx, &mut evidence);
             }
         }
@@ -368,10 +370,10 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
             }
             collect_evidence(outcomes, idx, &mut evidence);
         }
-        decided(&rule.present, idx);
+        decided(&rule.present, outcomes, idx);
         collect_missing(outcomes, idx, &mut missing);
         if let Some(p) = &rule.possible {
-            decided(p, idx);
+            decided(p, outcomes, idx);
             collect_missing(outcomes, idx, &mut missing);
         }
         Status::Unknown
