@@ -1052,7 +1052,7 @@ pub fn simple_medication_request<'t>(
     text: &'t [u8],
     kb: &Kb,
 ) -> Option<(Option<Cow<'t, str>>, SimpleMedication)> {
-    use super::map::{identify, med_status, not_an_order, request_period, unrecognised};
+    use super::map::{identify, med_status, not_an_order, request_period};
     use super::value::{Coding, date_str, system};
     let r: SimpleRequest<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     if r.medication_reference.is_some() || r.dosage.is_some() || r.contained.is_some() {
@@ -1115,21 +1115,11 @@ pub fn simple_medication_request<'t>(
         })
         .into_iter()
         .collect();
-    let (ingredients, classes, display, ndc_only) = identify(kb.terminology(), &[], &concepts);
-    if ingredients.is_empty() && classes.is_empty() {
-        return skipped("medication not recognised", Some(unrecognised(ndc_only, &display)));
-    }
     let source = r.id.as_deref().map_or_else(restless_facts::Provenance::default, |id| {
         restless_facts::Provenance::new(format!("MedicationRequest/{id}")).with_field("medication")
     });
-    let fact = restless_facts::MedicationFact {
-        ingredients: ingredients.into_iter().map(Into::into).collect(),
-        classes: classes.into_iter().map(Into::into).collect(),
-        display,
-        status,
-        start,
-        end,
-        source,
-    };
-    Some((subject, SimpleMedication::Used(fact)))
+    match identify(kb.terminology(), &[], &concepts).fact(status, start, end, source) {
+        Ok(fact) => Some((subject, SimpleMedication::Used(fact))),
+        Err(warning) => skipped("medication not recognised", Some(warning)),
+    }
 }

@@ -704,21 +704,17 @@ impl Mapper<'_, '_> {
         if status == MedStatus::Unknown && point {
             end = start;
         }
-        let (ingredients, classes, display, ndc_only) = self.med_identity(i, r);
-        if ingredients.is_empty() && classes.is_empty() {
-            warn(self.warnings, &name, unrecognised(ndc_only, &display));
-            return Outcome::Skipped("medication not recognised");
+        let source = Provenance::new(&name).with_field("medication");
+        match self.med_identity(i, r).fact(status, start, end, source) {
+            Ok(fact) => {
+                self.rec.medications.push(fact);
+                Outcome::Used
+            }
+            Err(warning) => {
+                warn(self.warnings, &name, warning);
+                Outcome::Skipped("medication not recognised")
+            }
         }
-        self.rec.medications.push(MedicationFact {
-            ingredients: ingredients.into_iter().map(Into::into).collect(),
-            classes: classes.into_iter().map(Into::into).collect(),
-            display,
-            status,
-            start,
-            end,
-            source: Provenance::new(name).with_field("medication"),
-        });
-        Outcome::Used
     }
 
     /// Start and end of use, and whether they come from a single point in time rather than a
@@ -756,9 +752,8 @@ impl Mapper<'_, '_> {
         (start, end, false)
     }
 
-    /// Ingredients, classes (from an ATC class code), a display text, and whether the only code
-    /// was an NDC.
-    fn med_identity(&mut self, i: usize, r: &Value) -> (Vec<String>, Vec<String>, String, bool) {
+    /// What the medication of an order, statement, administration or dispense is.
+    fn med_identity(&mut self, i: usize, r: &Value) -> Identity {
         let mut concepts: Vec<&Value> = Vec::new();
         // Text read besides the concepts: a reference's display when the reference cannot be
         // followed.
@@ -839,25 +834,55 @@ pub(crate) fn request_period(
     }
 }
 
-/// The warning for a medication the dictionary does not recognise.
-pub(crate) fn unrecognised(ndc_only: bool, display: &str) -> &'static str {
-    if ndc_only {
-        "medication coded only by NDC, which restless cannot resolve; not assessed"
-    } else if !display.is_empty() {
-        "medication not recognised by the drug dictionary; not assessed"
-    } else {
-        "medication without a code or text; not assessed"
+/// What a medication is, as the drug dictionary recognises it.
+pub(crate) struct Identity {
+    /// Ingredient drug ids.
+    ingredients: Vec<String>,
+    /// Class ids, from an ATC class code.
+    classes: Vec<String>,
+    /// The text shown for it.
+    display: String,
+    /// Whether the only code was an NDC.
+    ndc_only: bool,
+}
+
+impl Identity {
+    /// The medication fact, or the warning to give when the dictionary recognises nothing.
+    pub(crate) fn fact(
+        self,
+        status: MedStatus,
+        start: Option<Date>,
+        end: Option<Date>,
+        source: Provenance,
+    ) -> Result<MedicationFact, &'static str> {
+        if self.ingredients.is_empty() && self.classes.is_empty() {
+            return Err(if self.ndc_only {
+                "medication coded only by NDC, which restless cannot resolve; not assessed"
+            } else if !self.display.is_empty() {
+                "medication not recognised by the drug dictionary; not assessed"
+            } else {
+                "medication without a code or text; not assessed"
+            });
+        }
+        Ok(MedicationFact {
+            ingredients: self.ingredients.into_iter().map(Into::into).collect(),
+            classes: self.classes.into_iter().map(Into::into).collect(),
+            display: self.display,
+            status,
+            start,
+            end,
+            source,
+        })
     }
 }
 
-/// What a medication is: ingredient drug ids, class ids (from an ATC class code), a display
-/// text, and whether the only code was an NDC. `texts` are read before the concepts (a
-/// reference's display); each concept is its codings and text.
+/// What a medication is. `texts` are read before the concepts (a reference's display); each
+/// concept is its codings and text.
 pub(crate) fn identify(
     t: &restless_kb::Terminology,
     texts: &[&str],
     concepts: &[(Vec<Coding<'_>>, Option<&str>)],
-) -> (Vec<String>, Vec<String>, String, bool) {
+) -> Identity {
     let mut ingredients: Vec<String> = Vec::new();
     let mut classes: Vec<String> = Vec::new();
     let mut display = String::new();
@@ -915,7 +940,7 @@ pub(crate) fn identify(
         }
     }
     let ndc_only = ndc && !other_code && display.starts_with("NDC");
-    (ingredients, classes, display, ndc_only)
+    Identity { ingredients, classes, display, ndc_only }
 }
 
 fn short_system(c: &Coding<'_>) -> String {
