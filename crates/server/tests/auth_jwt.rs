@@ -374,7 +374,8 @@ async fn weak_rsa_key_in_the_jwks_is_ignored() {
     // (crypto backends refuse to sign with a 1024-bit key).
     let part = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
     let head = json!({"alg": "RS256", "typ": "JWT", "kid": "weak", "jku": JWKS_URL});
-    let token = format!("{}.{}.{}", part(&head), part(&claims()), URL_SAFE_NO_PAD.encode([7u8; 128]));
+    let token =
+        format!("{}.{}.{}", part(&head), part(&claims()), URL_SAFE_NO_PAD.encode([7u8; 128]));
     assert!(matches!(verify(&verifier, &token).await, Err(AuthError::KeyNotFound)));
 }
 
