@@ -147,20 +147,36 @@ fn process(ctx: &Ctx<'_>, file_no: usize, offset: u64, bytes: &[u8], out: &mut P
                 continue;
             }
             Kind::Clinical if crate::sniff::resource_type(line) == Some(b"Condition") => {
-                // Most diagnoses name no condition set: recognise them without a JSON tree.
-                if let Some((subject, warning)) =
-                    fhir::irrelevant_condition(line, ctx.kb, ctx.opts.as_of)
+                // Diagnoses (restless legs aside) go straight to a fact, without a JSON tree;
+                // every one puts the patient's problem list on record.
+                if let Some((subject, outcome)) =
+                    fhir::simple_condition(line, ctx.kb, ctx.opts.as_of)
                 {
                     let Some(key) =
                         attribute(ctx, &mut out.acc, subject.as_deref().and_then(key_of))
                     else {
                         continue;
                     };
-                    out.acc.irrelevant += 1;
-                    if let Some(w) = warning {
-                        *out.acc.warnings.entry(w).or_default() += 1;
+                    match outcome {
+                        fhir::SimpleCondition::Irrelevant(warning) => {
+                            out.acc.irrelevant += 1;
+                            if let Some(w) = warning {
+                                *out.acc.warnings.entry(w).or_default() += 1;
+                            }
+                            out.problem_list.push(key);
+                        }
+                        fhir::SimpleCondition::Skipped(reason) => {
+                            out.acc.skip(reason);
+                            out.problem_list.push(key);
+                        }
+                        fhir::SimpleCondition::Used(c) => {
+                            out.acc.used += 1;
+                            let mut rec = restless_facts::PatientRecord::default();
+                            rec.reviewed.conditions = true;
+                            rec.conditions.push(c);
+                            out.facts.push((key, rec, false));
+                        }
                     }
-                    out.problem_list.push(key);
                     continue;
                 }
             }

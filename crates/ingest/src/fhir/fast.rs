@@ -221,11 +221,15 @@ pub struct FastMedication<'t> {
     pub text: &'t str,
 }
 
-/// A Condition the typed fast path found irrelevant: no fact, but a problem list on record.
+/// A Condition read by the typed fast path: a problem list on record, and the condition when
+/// it names a condition set.
 #[derive(Debug, Clone)]
 pub struct FastCondition<'t> {
     /// The condition's `subject.reference` (else `patient.reference`), as written.
     pub subject: Option<String>,
+    /// The condition, named `Condition/{id}`; `None` when the general reader would skip it or
+    /// call it irrelevant.
+    pub fact: Option<restless_facts::ConditionFact>,
     /// The resource's text, for the general reader when the subject must be judged by it.
     pub text: &'t str,
 }
@@ -234,7 +238,7 @@ pub struct FastCondition<'t> {
 /// resource, or a list of either): irrelevant types and Observations without a LOINC code in
 /// use are counted and never parsed; the rest are parsed slim (only the fields the mapper
 /// reads) into [`Collector::resources`] — or, with [`Collector::typed`], plain lab
-/// Observations, MedicationRequests coded by a concept and irrelevant Conditions are read
+/// Observations, MedicationRequests coded by a concept and Conditions (but restless legs) are read
 /// straight into [`Collector::labs`], [`Collector::medications`] and [`Collector::conditions`]
 /// without a tree. Lenient: a shape that cannot be read is noted (by JSON path, never by
 /// value) and skipped.
@@ -247,7 +251,7 @@ pub struct Collector<'t> {
     pub labs: Vec<FastLab<'t>>,
     /// MedicationRequests read by the typed path.
     pub medications: Vec<FastMedication<'t>>,
-    /// Conditions the typed path found irrelevant.
+    /// Conditions read by the typed path.
     pub conditions: Vec<FastCondition<'t>>,
     /// Counts and notes.
     pub stats: Collected,
@@ -375,10 +379,14 @@ impl<'t> Collector<'t> {
                 }
                 if t == "Condition"
                     && let Some((kb, as_of)) = self.typed
-                    && let Some((subject, _)) = irrelevant_condition(text.as_bytes(), kb, as_of)
+                    && let Some((subject, outcome)) = simple_condition(text.as_bytes(), kb, as_of)
                 {
+                    let fact = match outcome {
+                        SimpleCondition::Used(c) => Some(c),
+                        SimpleCondition::Skipped(_) | SimpleCondition::Irrelevant(_) => None,
+                    };
                     let subject = subject.map(Cow::into_owned);
-                    self.conditions.push(FastCondition { subject, text });
+                    self.conditions.push(FastCondition { subject, fact, text });
                     return Ok(());
                 }
                 if t == "Observation"
@@ -840,6 +848,9 @@ struct ConceptText<'a> {
     coding: Option<Vec<CodingDisplay<'a>>>,
     #[serde(borrow, default)]
     text: Option<Cow<'a, str>>,
+    /// A lone coding written in place of the concept (read leniently by the general reader).
+    #[serde(default)]
+    code: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -854,7 +865,9 @@ struct CodingDisplay<'a> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SimpleCondition<'a> {
+struct ConditionLine<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     code: Option<ConceptText<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
@@ -863,6 +876,8 @@ struct SimpleCondition<'a> {
     patient: Option<Option<Reference<'a>>>,
     #[serde(borrow, default)]
     verification_status: Option<Concept<'a>>,
+    #[serde(borrow, default)]
+    clinical_status: Option<ValueConcept<'a>>,
     #[serde(borrow, default)]
     category: Option<&'a RawValue>,
     #[serde(default)]
@@ -877,85 +892,161 @@ struct SimpleCondition<'a> {
     onset_range: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     onset_string: Option<serde::de::IgnoredAny>,
+    #[serde(borrow, default)]
+    abatement_date_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    abatement_period: Option<Period<'a>>,
+    #[serde(default)]
+    abatement_string: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    abatement_age: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    abatement_range: Option<serde::de::IgnoredAny>,
 }
 
-/// Recognises a Condition that names no condition set of the knowledge base, from its code
-/// and text alone, without building a JSON tree: the general reader would count it as
-/// irrelevant (with the returned warning, if any). Returns the subject reference. `None`
-/// means "not sure": a condition that may matter, or one carrying a verification status, a
-/// category object or contained resources; the general reader then takes it.
+/// What the fast path made of one Condition line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimpleCondition {
+    /// A condition of one or more condition sets, named `Condition/{id}`.
+    Used(restless_facts::ConditionFact),
+    /// Not used, with the reason the general reader would give.
+    Skipped(&'static str),
+    /// A condition that names no condition set (the general reader calls it irrelevant), with
+    /// the warning it would give, if any.
+    Irrelevant(Option<String>),
+}
+
+/// Maps a Condition straight to a condition fact, without building a JSON tree: the sets its
+/// codes or text name, its clinical status (abatement included) and onset. Every Condition
+/// puts a problem list on record, whatever the outcome. Returns the patient reference and the
+/// outcome, which is the general reader's (checked in `crates/ingest/tests/fast_path.rs`), or
+/// `None` when it is not sure: a verification status other than confirmed, restless legs
+/// itself (whose onset gives the age at onset), an onset given as an age or text, no id for a
+/// used condition, contained resources, a category object, a value of an unexpected type.
 #[must_use]
-pub fn irrelevant_condition<'t>(
+pub fn simple_condition<'t>(
     text: &'t [u8],
     kb: &Kb,
     as_of: Date,
-) -> Option<(Option<Cow<'t, str>>, Option<String>)> {
-    use super::value::{System, system};
-    let c: SimpleCondition<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
-    // Only a confirmed (or unstated) diagnosis can be irrelevant rather than skipped.
+) -> Option<(Option<Cow<'t, str>>, SimpleCondition)> {
+    use super::value::{Coding, System, date_str, system};
+    let c: ConditionLine<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
+    // Only a confirmed (or unstated) diagnosis: the general reader words the rest.
     if let Some(vs) = &c.verification_status {
         let first = vs.coding.as_ref().and_then(|c| c.first()).and_then(|c| c.code.as_deref());
         if !first.is_some_and(|code| code.trim().eq_ignore_ascii_case("confirmed")) {
             return None;
         }
     }
-    if c.contained.is_some() {
+    if c.contained.is_some() || c.onset_age.is_some() || c.onset_range.is_some() {
         return None;
     }
-    if c.category.is_some_and(|c| !c.get().starts_with('[')) {
+    if c.onset_string.is_some() || c.category.is_some_and(|c| !c.get().starts_with('[')) {
         return None;
     }
-    // An onset after as-of is skipped, not irrelevant: let the general reader say so.
-    if c.onset_age.is_some() || c.onset_range.is_some() || c.onset_string.is_some() {
-        return None;
-    }
-    let onset = match (&c.onset_date_time, &c.onset_period) {
-        (Some(d), _) => super::value::date_str(d),
-        (None, Some(p)) => p
-            .start
-            .as_deref()
-            .and_then(super::value::date_str)
-            .or_else(|| p.end.as_deref().and_then(super::value::date_str)),
-        (None, None) => None,
+    let clinical = match &c.clinical_status {
+        Some(cs) if cs.coding.is_none() && cs.code.is_some() => return None, // a lone coding
+        Some(cs) => cs.coding.iter().flatten().find_map(|x| x.code.as_deref()),
+        None => None,
     };
+    let subject = patient_reference(c.subject, c.patient);
+    // As the general reader: a readable onsetDateTime, else onsetPeriod's start or end.
+    let onset = c.onset_date_time.as_deref().and_then(date_str).or_else(|| {
+        c.onset_period.as_ref().and_then(|p| {
+            p.start.as_deref().and_then(date_str).or_else(|| p.end.as_deref().and_then(date_str))
+        })
+    });
     if onset.is_some_and(|d| d > as_of) {
-        return None;
+        return Some((subject, SimpleCondition::Skipped("dated after as-of")));
     }
     let code = c.code?;
-    let codings = code.coding.unwrap_or_default();
+    if code.coding.is_none() && code.code.is_some() {
+        return None; // a lone coding in place of a concept
+    }
+    let codings: Vec<Coding<'_>> = code
+        .coding
+        .iter()
+        .flatten()
+        .filter_map(|x| {
+            let uri = x.system.as_deref().unwrap_or("");
+            Some(Coding {
+                system: system(uri),
+                system_uri: uri,
+                code: x.code.as_deref()?,
+                display: x.display.as_deref(),
+            })
+        })
+        .collect();
     let t = kb.terminology();
+    let mut sets: Vec<&str> = Vec::new();
+    let mut display = String::new();
     let mut unknown_system = false;
     for cd in &codings {
-        let Some(value) = cd.code.as_deref() else { continue };
-        let sys = system(cd.system.as_deref().unwrap_or(""));
-        let found = match sys {
-            System::Icd10Cm | System::Icd10 => t.sets_for_icd10(value),
-            System::Snomed => t.sets_for_snomed(value),
+        let found = match cd.system {
+            System::Icd10Cm | System::Icd10 => t.sets_for_icd10(cd.code),
+            System::Snomed => t.sets_for_snomed(cd.code),
             _ => {
-                unknown_system = sys == System::Other;
+                unknown_system = cd.system == System::Other;
                 Vec::new()
             }
         };
-        if !found.is_empty() {
-            return None;
+        if !found.is_empty() && display.is_empty() {
+            display = super::map::coding_display(cd);
+        }
+        for f in found {
+            if !sets.contains(&f) {
+                sets.push(f);
+            }
         }
     }
-    let texts = code.text.iter().chain(codings.iter().filter_map(|c| c.display.as_ref()));
-    for (n, txt) in texts.clone().enumerate() {
-        // The text usually repeats a display: match each distinct text once.
-        if texts.clone().take(n).any(|earlier| earlier == txt) {
-            continue;
-        }
-        if !t.sets_for_text(txt).is_empty() {
-            return None;
+    if sets.is_empty() {
+        let texts =
+            code.text.as_deref().into_iter().chain(codings.iter().filter_map(|c| c.display));
+        for (n, txt) in texts.clone().enumerate() {
+            // The text usually repeats a display: a repeat adds no set.
+            if texts.clone().take(n).any(|earlier| earlier == txt) {
+                continue;
+            }
+            for f in t.sets_for_text(txt) {
+                if !sets.contains(&f) {
+                    sets.push(f);
+                    display = txt.to_owned();
+                }
+            }
         }
     }
-    let coded: Vec<&CodingDisplay<'_>> = codings.iter().filter(|c| c.code.is_some()).collect();
-    let warning = (unknown_system
-        && coded.iter().all(|c| system(c.system.as_deref().unwrap_or("")) == System::Other))
-    .then(|| "condition coded only in a code system restless does not read".to_owned());
-    let subject = patient_reference(c.subject, c.patient);
-    Some((subject, warning))
+    if sets.is_empty() {
+        let warning = (unknown_system && codings.iter().all(|c| c.system == System::Other))
+            .then(|| "condition coded only in a code system restless does not read".to_owned());
+        return Some((subject, SimpleCondition::Irrelevant(warning)));
+    }
+    let id = c.id?;
+    if sets.contains(&"rls") {
+        return None;
+    }
+    let abated_on = c.abatement_date_time.as_deref().and_then(date_str).or_else(|| {
+        c.abatement_period.as_ref().and_then(|p| {
+            p.end.as_deref().and_then(date_str).or_else(|| p.start.as_deref().and_then(date_str))
+        })
+    });
+    let abated = abated_on.is_some_and(|d| d <= as_of)
+        || c.abatement_string.is_some()
+        || c.abatement_age.is_some()
+        || c.abatement_range.is_some();
+    let status = match clinical.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        Some("inactive" | "remission" | "resolved") => restless_facts::ConditionStatus::History,
+        Some("active" | "recurrence" | "relapse") => restless_facts::ConditionStatus::Active,
+        _ if abated => restless_facts::ConditionStatus::History,
+        _ => restless_facts::ConditionStatus::Active,
+    };
+    let fact = restless_facts::ConditionFact {
+        sets: sets.into_iter().map(Into::into).collect(),
+        status,
+        onset,
+        display,
+        source: restless_facts::Provenance::new(format!("Condition/{id}")).with_field("code"),
+    };
+    Some((subject, SimpleCondition::Used(fact)))
 }
 
 /// What the fast path made of one MedicationRequest line.

@@ -956,7 +956,7 @@ fn short_system(c: &Coding<'_>) -> String {
     }
 }
 
-fn coding_display(c: &Coding<'_>) -> String {
+pub(crate) fn coding_display(c: &Coding<'_>) -> String {
     let d = c.display.map(|d| format!(" {d}")).unwrap_or_default();
     format!("{} {}{d}", short_system(c), c.code)
 }

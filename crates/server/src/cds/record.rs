@@ -39,7 +39,7 @@ pub(crate) fn read_collected(
     let mut patients: Vec<String> = resources.iter().filter_map(|r| id_of(r, "Patient")).collect();
     patients.sort_unstable();
     patients.dedup();
-    let mut seen: HashSet<String> = ["Observation", "MedicationRequest"]
+    let mut seen: HashSet<String> = ["Observation", "MedicationRequest", "Condition"]
         .iter()
         .flat_map(|t| resources.iter().filter_map(move |r| Some(format!("{t}/{}", id_of(r, t)?))))
         .collect();
@@ -75,17 +75,23 @@ pub(crate) fn read_collected(
             medications.push(fact);
         }
     }
-    let mut problem_list = false;
+    let (mut conditions, mut problem_list) = (Vec::new(), false);
     for c in collector.conditions {
-        if about_the_patient(c.subject.as_deref()) {
-            problem_list = true;
-        } else {
+        if !about_the_patient(c.subject.as_deref()) {
             general(c.text);
+            continue;
+        }
+        problem_list = true;
+        if let Some(fact) = c.fact
+            && seen.insert(fact.source.source.clone())
+        {
+            conditions.push(fact);
         }
     }
     let mut record = read_resources(resources, kb, as_of)?;
     record.labs.extend(labs);
     record.medications.extend(medications);
+    record.conditions.extend(conditions);
     record.reviewed.medications |= medication_list;
     record.reviewed.conditions |= problem_list;
     Some(record)
@@ -365,7 +371,10 @@ mod tests {
         let conditions = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
             {"resource": condition("c1", "Patient/p1", "I10", "Essential hypertension")},
             {"resource": condition("c2", "Patient/someone-else", "K21.9", "Gastro-esophageal reflux disease")},
-            {"resource": condition("c3", "Patient/p1", "G25.81", "Restless legs syndrome")}
+            {"resource": condition("c3", "Patient/p1", "G25.81", "Restless legs syndrome")},
+            {"resource": condition("c4", "Patient/p1", "E11.9", "Type 2 diabetes mellitus")},
+            {"resource": condition("c5", "Patient/someone-else", "N18.6", "End stage renal disease")},
+            {"resource": condition("c4", "Patient/p1", "E11.9", "Type 2 diabetes mellitus")}
         ]})
         .to_string();
         // Lists whose every entry the typed paths take: only the typed reading can put them on
@@ -411,6 +420,9 @@ mod tests {
                 if lists == 1 && with_patient {
                     assert!(fast >= 3 + 4, "orders and conditions not typed ({fast})");
                     assert!(general.medications.len() >= 2 && general.reviewed.conditions);
+                    // Diabetes counted once, though prefetched twice; the other patient's
+                    // kidney failure not at all.
+                    assert_eq!(general.conditions.len(), 2, "{:?}", general.conditions);
                 }
                 if lists == 2 && with_patient {
                     assert!(general.reviewed.medications && general.reviewed.conditions);
