@@ -273,7 +273,7 @@ impl<'t> Collector<'t> {
     }
 
     /// Reads plain lab Observations (one coded value with a unit, dated, with an id),
-    /// MedicationRequests coded by a concept (with an id) and irrelevant Conditions with the
+    /// MedicationRequests coded by a concept (with an id) and Conditions (restless legs aside) with the
     /// typed fast paths of `screen` instead; the caller must then judge each one's subject as
     /// the general reader would (see [`FastLab::subject`]).
     #[must_use]
