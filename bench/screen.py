@@ -58,7 +58,7 @@ def main():
     ap.add_argument("--patients", type=int, default=int(os.environ.get("BENCH_PATIENTS", "3000")))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export", default=str(ROOT / "target" / "bench-export"))
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the best counts")
     ap.add_argument("--skip-baselines", action="store_true")
     args = ap.parse_args()
     restless = ROOT / "target" / "release" / "restless"

@@ -36,6 +36,11 @@ impl Ids {
     pub(crate) fn name(&self, i: u16) -> Box<str> {
         self.names.get(usize::from(i)).cloned().unwrap_or_default()
     }
+
+    /// Whether id `i` stands for `name` (without copying the name).
+    pub(crate) fn is(&self, i: u16, name: &str) -> bool {
+        self.names.get(usize::from(i)).is_some_and(|n| &**n == name)
+    }
 }
 
 /// A lab result in 16 bytes: the value, the day (days from the common era, `i32::MIN` for
@@ -216,7 +221,7 @@ impl PatientState {
 
     /// Whether any result of the analyte is on record.
     pub(crate) fn tested(&self, analyte: &str, ids: &Ids) -> bool {
-        self.tested.iter().any(|&i| &*ids.name(i) == analyte)
+        self.tested.iter().any(|&i| ids.is(i, analyte))
     }
 
     /// The record the engine assesses.
