@@ -17,7 +17,7 @@
 //!    token's `kid`, match the algorithm (RSA for RS/PS with a modulus of at least 2048 bits,
 //!    EC P-256 for ES256, EC P-384 for ES384; a JWK `alg`, if present, must equal the header's;
 //!    `use`, if present, must be `sig`; `key_ops`, if present, must contain `verify`).
-//! 5. The signature (through the `jsonwebtoken` crate's RustCrypto backend).
+//! 5. The signature (through the `jsonwebtoken` crate's aws-lc-rs backend).
 //! 6. Claims of the now verified payload: `aud` (a string or an array of strings) contains
 //!    [`AuthConfig::audience`] exactly; `exp` has not passed and `iat` (and `nbf`, if present)
 //!    is not in the future, both with [`AuthConfig::leeway_secs`] of clock skew; `exp` lies at

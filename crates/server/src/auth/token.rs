@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::{AuthError, MAX_TOKEN_BYTES, sanitize};
 
 /// The only algorithms accepted: asymmetric ones (CDS Hooks forbids `none` and symmetric
-/// algorithms) that the RustCrypto backend of `jsonwebtoken` implements.
+/// algorithms) that the aws-lc-rs backend of `jsonwebtoken` implements.
 const ALLOWED_ALGORITHMS: &[(&str, Algorithm)] = &[
     ("RS256", Algorithm::RS256),
     ("RS384", Algorithm::RS384),
