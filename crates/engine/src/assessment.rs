@@ -262,18 +262,15 @@ struct Evaluated<'k> {
     alternatives: Vec<String>,
 }
 
-/// Moves the evidence of the outcomes at `idx` into `out`, without repeats. An outcome's
-/// evidence is taken the first time: met again, it would only repeat what `out` holds.
-fn collect_evidence(outcomes: &mut [Outcome<'_>], idx: &[usize], out: &mut Vec<Evidence>) {
+/// Adds the evidence of the cause's criteria at `idx` to `out`, without repeats. Criteria are
+/// first evaluated without evidence; only those a finding shows are evaluated again to build
+/// theirs (the value is the same either way).
+fn collect_evidence(ctx: &Ctx<'_>, cause: &Cause, idx: &[usize], out: &mut Vec<Evidence>) {
     for &i in idx {
-        if let Some(o) = outcomes.get_mut(i) {
-            for e in std::mem::take(&mut o.evidence) {
-                if !out
-                    .iter()
-                    .any(|x| x.source == e.source && x.rule == e.rule && x.value == e.value)
-                {
-                    out.push(e);
-                }
+        let Some(c) = cause.criteria.get(i) else { continue };
+        for e in ctx.criterion(c, true).evidence {
+            if !out.iter().any(|x| x.source == e.source && x.rule == e.rule && x.value == e.value) {
+                out.push(e);
             }
         }
     }
@@ -301,8 +298,8 @@ struct Scratch<'k> {
 fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> Evaluated<'k> {
     let Scratch { outcomes, support: idx } = scratch;
     outcomes.clear();
-    outcomes.extend(cause.criteria.iter().map(|c| ctx.criterion(c)));
-    let outcomes = &mut outcomes[..];
+    outcomes.extend(cause.criteria.iter().map(|c| ctx.criterion(c, false)));
+    let outcomes = &outcomes[..];
     let rule = &cause.rule;
     let present = value(&rule.present, outcomes);
     let possible = rule.possible.as_ref().map(|e| value(e, outcomes));
@@ -318,7 +315,7 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
     let status = if present == Tri::Met {
         decided(&rule.present, outcomes, idx);
         if ctx.explain {
-            collect_evidence(outcomes, idx, &mut evidence);
+            collect_evidence(ctx, cause, idx, &mut evidence);
         }
         for &i in idx.iter() {
             if let (Some(c), Some(o)) = (cause.criteria.get(i), outcomes.get(i))
@@ -338,7 +335,7 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
             && ctx.explain
         {
             decided(p, outcomes, idx);
-            collect_evidence(outcomes, idx, &mut evidence);
+            collect_evidence(ctx, cause, idx, &mut evidence);
         }
         decided(&rule.present, outcomes, idx);
         collect_missing(outcomes, idx, &mut missing);
@@ -348,16 +345,16 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
             && ctx.explain
         {
             decided(a, outcomes, idx);
-            collect_evidence(outcomes, idx, &mut evidence);
+            collect_evidence(ctx, cause, idx, &mut evidence);
         }
         Status::Absent
     } else if present == Tri::NotMet && possible != Some(Tri::Unknown) {
         if ctx.explain {
             decided(&rule.present, outcomes, idx);
-            collect_evidence(outcomes, idx, &mut evidence);
+            collect_evidence(ctx, cause, idx, &mut evidence);
             if let Some(p) = &rule.possible {
                 decided(p, outcomes, idx);
-                collect_evidence(outcomes, idx, &mut evidence);
+                collect_evidence(ctx, cause, idx, &mut evidence);
             }
         }
         Status::Absent
@@ -368,7 +365,7 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
             if let Some(p) = &rule.possible {
                 leaves(p, idx);
             }
-            collect_evidence(outcomes, idx, &mut evidence);
+            collect_evidence(ctx, cause, idx, &mut evidence);
         }
         decided(&rule.present, outcomes, idx);
         collect_missing(outcomes, idx, &mut missing);
@@ -672,7 +669,7 @@ fn list(names: &[&str]) -> String {
 
 fn classify(ctx: &Ctx<'_>, findings: &[Finding]) -> Classification {
     let cls = ctx.kb.classification();
-    let outcomes: Vec<Outcome> = cls.criteria.iter().map(|c| ctx.criterion(c)).collect();
+    let outcomes: Vec<Outcome> = cls.criteria.iter().map(|c| ctx.criterion(c, false)).collect();
     let core = value(&cls.core_workup, &outcomes);
     let core_done = core == Tri::Met;
     let names = |kind: CauseKind, status: Status| -> Vec<&str> {

@@ -117,8 +117,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Evidence items, built only when explaining.
-    fn items(&self, make: impl FnOnce() -> Vec<Evidence>) -> Vec<Evidence> {
-        if self.explain { make() } else { Vec::new() }
+    fn items(explain: bool, make: impl FnOnce() -> Vec<Evidence>) -> Vec<Evidence> {
+        if explain { make() } else { Vec::new() }
     }
 
     fn ev(
@@ -161,7 +161,9 @@ impl<'a> Ctx<'a> {
         (current, stale)
     }
 
-    pub(crate) fn criterion<'k>(&self, c: &'k Criterion) -> Outcome<'k> {
+    /// The outcome of a criterion, with its evidence only when `explain` (the value and the
+    /// missing fact are the same either way).
+    pub(crate) fn criterion<'k>(&self, c: &'k Criterion, explain: bool) -> Outcome<'k> {
         let unknown = |missing: &'k FactKey| Outcome {
             value: Tri::Unknown,
             evidence: Vec::new(),
@@ -183,7 +185,7 @@ impl<'a> Ctx<'a> {
                     };
                     Outcome {
                         value,
-                        evidence: self.items(|| {
+                        evidence: Self::items(explain, || {
                             vec![self.ev(c, src(p), "age", format!("{age} years"), None)]
                         }),
                         missing: None,
@@ -202,8 +204,9 @@ impl<'a> Ctx<'a> {
                     };
                     Outcome {
                         value,
-                        evidence: self
-                            .items(|| vec![self.ev(c, src(p), "sex", sex.name().to_owned(), None)]),
+                        evidence: Self::items(explain, || {
+                            vec![self.ev(c, src(p), "sex", sex.name().to_owned(), None)]
+                        }),
                         missing: None,
                     }
                 }
@@ -220,7 +223,7 @@ impl<'a> Ctx<'a> {
                     };
                     Outcome {
                         value,
-                        evidence: self.items(|| {
+                        evidence: Self::items(explain, || {
                             vec![self.ev(
                                 c,
                                 src(p),
@@ -233,9 +236,9 @@ impl<'a> Ctx<'a> {
                     }
                 }
             },
-            (FactKey::Lab(id), test) => self.lab(c, id, test),
-            (FactKey::Condition(id), _) => self.condition(c, id),
-            (FactKey::Drug(id), _) => self.drug(c, id),
+            (FactKey::Lab(id), test) => self.lab(c, id, test, explain),
+            (FactKey::Condition(id), _) => self.condition(c, id, explain),
+            (FactKey::Drug(id), _) => self.drug(c, id, explain),
             (FactKey::Answer(a), test) => {
                 let found = self.answer(*a);
                 let key = &c.fact;
@@ -261,7 +264,7 @@ impl<'a> Ctx<'a> {
                         };
                         Outcome {
                             value,
-                            evidence: self.items(|| {
+                            evidence: Self::items(explain, || {
                                 vec![self.ev(c, src(&ans.source), a.name(), shown, None)]
                             }),
                             missing: None,
@@ -272,12 +275,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn lab<'k>(&self, c: &'k Criterion, id: &str, test: &Test) -> Outcome<'k> {
+    fn lab<'k>(&self, c: &'k Criterion, id: &str, test: &Test, explain: bool) -> Outcome<'k> {
         let months = c.within_months.unwrap_or(12);
         let (mut current, stale) = self.labs_of(id, months);
         let key = &c.fact;
         let history = |e: &mut Vec<Evidence>| {
-            if !self.explain {
+            if !explain {
                 return;
             }
             for l in stale.take(3) {
@@ -309,7 +312,7 @@ impl<'a> Ctx<'a> {
             },
             _ => Tri::Met,
         };
-        let evidence = self.items(|| {
+        let evidence = Self::items(explain, || {
             let mut item = self.ev(c, src(&latest.source), id, latest.as_read.clone(), latest.date);
             if latest.derived {
                 item.rule = format!("{} (value calculated by restless)", c.label);
@@ -319,7 +322,7 @@ impl<'a> Ctx<'a> {
         Outcome { value, evidence, missing: (value == Tri::Unknown).then_some(key) }
     }
 
-    fn condition<'k>(&self, c: &'k Criterion, id: &str) -> Outcome<'k> {
+    fn condition<'k>(&self, c: &'k Criterion, id: &str, explain: bool) -> Outcome<'k> {
         let matching = || {
             self.rec
                 .conditions
@@ -332,7 +335,7 @@ impl<'a> Ctx<'a> {
         let fact = &c.fact;
         if !self.sets_on_record.contains(&id) || counted().next().is_none() {
             let mut evidence = Vec::new();
-            for f in matching().take(if self.explain { 3 } else { 0 }) {
+            for f in matching().take(if explain { 3 } else { 0 }) {
                 let mut item =
                     self.ev(c, src(&f.source), id, format!("{} (resolved)", f.display), f.onset);
                 item.rule = format!("{} (resolved or inactive: history only)", c.label);
@@ -347,13 +350,13 @@ impl<'a> Ctx<'a> {
             return Outcome { value, evidence, missing: (value == Tri::Unknown).then_some(fact) };
         }
         let evidence = counted()
-            .take(if self.explain { 5 } else { 0 })
+            .take(if explain { 5 } else { 0 })
             .map(|f| self.ev(c, src(&f.source), id, f.display.clone(), f.onset))
             .collect();
         Outcome { value: Tri::Met, evidence, missing: None }
     }
 
-    fn drug<'k>(&self, c: &'k Criterion, id: &str) -> Outcome<'k> {
+    fn drug<'k>(&self, c: &'k Criterion, id: &str, explain: bool) -> Outcome<'k> {
         let t = self.kb.terminology();
         let matching = || {
             self.rec
@@ -380,7 +383,7 @@ impl<'a> Ctx<'a> {
             };
         }
         let evidence = matching()
-            .take(if self.explain { 5 } else { 0 })
+            .take(if explain { 5 } else { 0 })
             .map(|m| {
                 let members: Vec<&str> = m
                     .ingredients
