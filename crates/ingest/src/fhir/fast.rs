@@ -647,19 +647,9 @@ struct SimpleObs<'a> {
     #[serde(default)]
     value_integer: Option<serde::de::IgnoredAny>,
     #[serde(borrow, default)]
-    value_codeable_concept: Option<ValueConcept<'a>>,
+    value_codeable_concept: Option<ConceptText<'a>>,
     #[serde(default)]
     contained: Option<serde::de::IgnoredAny>,
-}
-
-/// A coded value: its codings, and whether it is itself written as a lone coding (`code` with
-/// no `coding` list), which the general reader accepts and the fast path leaves to it.
-#[derive(Deserialize)]
-struct ValueConcept<'a> {
-    #[serde(borrow, default)]
-    coding: Option<Vec<Coding<'a>>>,
-    #[serde(default)]
-    code: Option<serde::de::IgnoredAny>,
 }
 
 /// Maps a plain lab Observation (LOINC-coded, one `valueQuantity`, no components) straight to
@@ -735,23 +725,17 @@ pub fn simple_observation_with<'t>(
         .or_else(|| o.issued.as_deref().and_then(date_str));
     if let Some(code) = loincs.iter().find(|c| t.coded_answer(c, &[]).is_some()) {
         // A coded answer (smoking or pregnancy status), read from its SNOMED CT value.
-        let value = o.value_codeable_concept.as_ref();
-        if value.is_some_and(|v| v.coding.is_none() && v.code.is_some()) {
-            return None;
-        }
+        let (values, _) = match &o.value_codeable_concept {
+            Some(v) => v.read()?,
+            None => (Vec::new(), None),
+        };
         if when.is_some_and(|d| d > as_of) {
             return Some((subject, SimpleOutcome::Skipped("dated after as-of")));
         }
-        let snomed: Vec<&str> = value
-            .and_then(|v| v.coding.as_ref())
-            .into_iter()
-            .flatten()
-            .filter(|c| {
-                c.system
-                    .as_deref()
-                    .is_some_and(|s| super::value::system(s) == super::value::System::Snomed)
-            })
-            .filter_map(|c| c.code.as_deref())
+        let snomed: Vec<&str> = values
+            .iter()
+            .filter(|c| c.system == super::value::System::Snomed)
+            .map(|c| c.code)
             .collect();
         let (answer, yes) = t.coded_answer(code, &snomed)?;
         let outcome = match yes {
@@ -842,6 +826,7 @@ pub fn simple_observation_with<'t>(
     ))
 }
 
+/// A CodeableConcept as the typed paths read it.
 #[derive(Deserialize)]
 struct ConceptText<'a> {
     #[serde(borrow, default)]
@@ -851,6 +836,32 @@ struct ConceptText<'a> {
     /// A lone coding written in place of the concept (read leniently by the general reader).
     #[serde(default)]
     code: Option<serde::de::IgnoredAny>,
+}
+
+impl ConceptText<'_> {
+    /// Its codings that carry a code, and its text, as the general reader's
+    /// `value::codings` reads them; `None` for a lone coding written in place of the concept,
+    /// which the typed paths leave to the general reader.
+    fn read(&self) -> Option<(Vec<super::value::Coding<'_>>, Option<&str>)> {
+        if self.coding.is_none() && self.code.is_some() {
+            return None;
+        }
+        let codes = self
+            .coding
+            .iter()
+            .flatten()
+            .filter_map(|x| {
+                let uri = x.system.as_deref().unwrap_or("");
+                Some(super::value::Coding {
+                    system: super::value::system(uri),
+                    system_uri: uri,
+                    code: x.code.as_deref()?,
+                    display: x.display.as_deref(),
+                })
+            })
+            .collect();
+        Some((codes, self.text.as_deref()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -877,7 +888,7 @@ struct ConditionLine<'a> {
     #[serde(borrow, default)]
     verification_status: Option<Concept<'a>>,
     #[serde(borrow, default)]
-    clinical_status: Option<ValueConcept<'a>>,
+    clinical_status: Option<ConceptText<'a>>,
     #[serde(borrow, default)]
     category: Option<&'a RawValue>,
     #[serde(default)]
@@ -929,7 +940,7 @@ pub fn simple_condition<'t>(
     kb: &Kb,
     as_of: Date,
 ) -> Option<(Option<Cow<'t, str>>, SimpleCondition)> {
-    use super::value::{Coding, System, date_str, system};
+    use super::value::{System, date_str};
     let c: ConditionLine<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     // Only a confirmed (or unstated) diagnosis: the general reader words the rest.
     if let Some(vs) = &c.verification_status {
@@ -945,8 +956,7 @@ pub fn simple_condition<'t>(
         return None;
     }
     let clinical = match &c.clinical_status {
-        Some(cs) if cs.coding.is_none() && cs.code.is_some() => return None, // a lone coding
-        Some(cs) => cs.coding.iter().flatten().find_map(|x| x.code.as_deref()),
+        Some(cs) => cs.read()?.0.first().map(|x| x.code),
         None => None,
     };
     let subject = patient_reference(c.subject, c.patient);
@@ -960,23 +970,7 @@ pub fn simple_condition<'t>(
         return Some((subject, SimpleCondition::Skipped("dated after as-of")));
     }
     let code = c.code?;
-    if code.coding.is_none() && code.code.is_some() {
-        return None; // a lone coding in place of a concept
-    }
-    let codings: Vec<Coding<'_>> = code
-        .coding
-        .iter()
-        .flatten()
-        .filter_map(|x| {
-            let uri = x.system.as_deref().unwrap_or("");
-            Some(Coding {
-                system: system(uri),
-                system_uri: uri,
-                code: x.code.as_deref()?,
-                display: x.display.as_deref(),
-            })
-        })
-        .collect();
+    let (codings, text) = code.read()?;
     let t = kb.terminology();
     let mut sets: Vec<&str> = Vec::new();
     let mut display = String::new();
@@ -1000,8 +994,7 @@ pub fn simple_condition<'t>(
         }
     }
     if sets.is_empty() {
-        let texts =
-            code.text.as_deref().into_iter().chain(codings.iter().filter_map(|c| c.display));
+        let texts = text.into_iter().chain(codings.iter().filter_map(|c| c.display));
         for (n, txt) in texts.clone().enumerate() {
             // The text usually repeats a display: a repeat adds no set.
             if texts.clone().take(n).any(|earlier| earlier == txt) {
@@ -1094,7 +1087,7 @@ struct SimpleRequest<'a> {
     #[serde(borrow, default)]
     dispense_request: Option<DispenseRequest<'a>>,
     #[serde(borrow, default)]
-    medication_codeable_concept: Option<MedConcept<'a>>,
+    medication_codeable_concept: Option<ConceptText<'a>>,
     #[serde(borrow, default)]
     category: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -1121,16 +1114,6 @@ struct Dosage<'a> {
     dose_and_rate: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
-struct MedConcept<'a> {
-    #[serde(borrow, default)]
-    coding: Option<Vec<CodingDisplay<'a>>>,
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(default)]
-    code: Option<serde::de::IgnoredAny>,
-}
-
 /// Maps a MedicationRequest coded by a CodeableConcept straight to a medication fact (or the
 /// reason it is skipped), without building a JSON tree. Returns the patient reference
 /// (`subject`, else `patient`) and the outcome, which is the general reader's (checked in
@@ -1144,7 +1127,7 @@ pub fn simple_medication_request<'t>(
     kb: &Kb,
 ) -> Option<(Option<Cow<'t, str>>, SimpleMedication)> {
     use super::map::{identify, med_status, not_an_order, request_period};
-    use super::value::{Coding, date_str, system};
+    use super::value::date_str;
     let r: SimpleRequest<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     if r.medication_reference.is_some() || r.dosage.is_some() || r.contained.is_some() {
         return None;
@@ -1157,10 +1140,11 @@ pub fn simple_medication_request<'t>(
     if dosages.filter_map(|d| d.dose_and_rate).any(|d| d.get().starts_with('{')) {
         return None;
     }
-    let concept = r.medication_codeable_concept.as_ref();
-    if concept.is_some_and(|c| c.coding.is_none() && c.code.is_some()) {
-        return None; // a lone coding in place of a concept
-    }
+    // Read before any outcome: a lone coding in place of the concept goes to the general reader.
+    let concepts: Vec<_> = match &r.medication_codeable_concept {
+        Some(c) => vec![c.read()?],
+        None => Vec::new(),
+    };
     let validity = match r.dispense_request.as_ref().and_then(|d| d.validity_period) {
         None => None,
         Some(raw) => {
@@ -1185,27 +1169,6 @@ pub fn simple_medication_request<'t>(
     if status == restless_facts::MedStatus::Unknown && point {
         end = start;
     }
-    let concepts: Vec<(Vec<Coding<'_>>, Option<&str>)> = concept
-        .map(|c| {
-            let codes = c
-                .coding
-                .iter()
-                .flatten()
-                .filter_map(|x| {
-                    let code = x.code.as_deref()?;
-                    let uri = x.system.as_deref().unwrap_or("");
-                    Some(Coding {
-                        system: system(uri),
-                        system_uri: uri,
-                        code,
-                        display: x.display.as_deref(),
-                    })
-                })
-                .collect();
-            (codes, c.text.as_deref())
-        })
-        .into_iter()
-        .collect();
     let source = r.id.as_deref().map_or_else(restless_facts::Provenance::default, |id| {
         restless_facts::Provenance::new(format!("MedicationRequest/{id}")).with_field("medication")
     });
