@@ -42,6 +42,11 @@ async fn discovery_lists_three_services_with_the_prefetch_the_rules_need() {
     }
 }
 
+/// The topic code of each card.
+fn topics(cards: &[Value]) -> Vec<&str> {
+    cards.iter().map(|c| c["source"]["topic"]["code"].as_str().unwrap()).collect()
+}
+
 fn rls_prefetch(observations: &[Value], meds: &[Value]) -> Value {
     prefetch(&[rls_condition()], observations, meds)
 }
@@ -61,8 +66,7 @@ async fn patient_view_shows_causes_drugs_and_links_with_evidence() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.headers[axum::http::header::CACHE_CONTROL], "no-store");
     let cards = check_response(&r.json());
-    let topics: Vec<&str> =
-        cards.iter().map(|c| c["source"]["topic"]["code"].as_str().unwrap()).collect();
+    let topics = topics(&cards);
     assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
     assert!(topics.contains(&"drug-serotonergic-antidepressant"), "{topics:?}");
     // Iron deficiency is shown, so no separate work-up card.
@@ -354,8 +358,7 @@ async fn missing_prefetch_is_fetched_from_the_fhir_server_page_by_page() {
     let r = h.post_json(PV, &req).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let cards = check_response(&r.json());
-    let topics: Vec<&str> =
-        cards.iter().map(|c| c["source"]["topic"]["code"].as_str().unwrap()).collect();
+    let topics = topics(&cards);
     assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
     // The antihistamine came from the second page of the Observation search.
     assert!(topics.contains(&"drug-sedating-antihistamine"), "{topics:?}");
@@ -393,8 +396,7 @@ async fn an_unfollowable_prefetch_page_counts_as_its_first_page() {
     let r = h.post_json(PV, &req).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let cards = check_response(&r.json());
-    let topics: Vec<&str> =
-        cards.iter().map(|c| c["source"]["topic"]["code"].as_str().unwrap()).collect();
+    let topics = topics(&cards);
     assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
 }
 
