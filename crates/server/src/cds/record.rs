@@ -17,11 +17,11 @@ use serde_json::{Value, json};
 /// Reads what a [`Collector`] gathered, with resources obtained as trees (`more`), into a
 /// record; `None` when nothing usable was given.
 ///
-/// What the typed paths read (labs, medication orders, irrelevant conditions) is kept only where
-/// the general reader would take it without a doubt: the input holds exactly one Patient and
-/// the resource is about it (`Patient/id`) or about no one in particular. Any other is read by
-/// the general reader, which judges its subject. A lab or order whose `Type/id` is already in
-/// the input counts once.
+/// What the typed paths read (labs, medication orders, conditions) is kept only where the
+/// general reader would take it without a doubt: the input holds exactly one Patient and the
+/// resource is about it (`Patient/id`) or about no one in particular. Any other is read by the
+/// general reader, which judges its subject. A fact whose `Type/id` is already in the input
+/// counts once.
 pub(crate) fn read_collected(
     collector: Collector<'_>,
     mut more: Vec<Value>,
@@ -48,44 +48,23 @@ pub(crate) fn read_collected(
         ([_], None) => true,
         _ => false,
     };
+    let mut sort = Sorter { about: &about_the_patient, seen: &mut seen, general: Vec::new() };
+    let (labs, _) = sort
+        .keep(collector.labs.into_iter().map(|f| (f.subject, Some(f.lab), f.text)), |l| {
+            &l.source.source
+        });
+    let (medications, medication_list) = sort
+        .keep(collector.medications.into_iter().map(|m| (m.subject, m.fact, m.text)), |m| {
+            &m.source.source
+        });
+    let (conditions, problem_list) = sort
+        .keep(collector.conditions.into_iter().map(|c| (c.subject, c.fact, c.text)), |c| {
+            &c.source.source
+        });
     // Anything not surely about the patient goes to the general reader.
-    let mut general = |text: &str| {
+    for text in sort.general {
         if let Ok(v) = restless_ingest::fhir::slim_resource(text.as_bytes()) {
             resources.push(v);
-        }
-    };
-    let mut labs = Vec::new();
-    for f in collector.labs {
-        if !about_the_patient(f.subject.as_deref()) {
-            general(f.text);
-        } else if seen.insert(f.lab.source.source.clone()) {
-            labs.push(f.lab);
-        }
-    }
-    let (mut medications, mut medication_list) = (Vec::new(), false);
-    for m in collector.medications {
-        if !about_the_patient(m.subject.as_deref()) {
-            general(m.text);
-            continue;
-        }
-        medication_list = true;
-        if let Some(fact) = m.fact
-            && seen.insert(fact.source.source.clone())
-        {
-            medications.push(fact);
-        }
-    }
-    let (mut conditions, mut problem_list) = (Vec::new(), false);
-    for c in collector.conditions {
-        if !about_the_patient(c.subject.as_deref()) {
-            general(c.text);
-            continue;
-        }
-        problem_list = true;
-        if let Some(fact) = c.fact
-            && seen.insert(fact.source.source.clone())
-        {
-            conditions.push(fact);
         }
     }
     let mut record = read_resources(resources, kb, as_of)?;
@@ -95,6 +74,41 @@ pub(crate) fn read_collected(
     record.reviewed.medications |= medication_list;
     record.reviewed.conditions |= problem_list;
     Some(record)
+}
+
+/// Sorts what the typed paths read: kept when surely about the patient, else left to the
+/// general reader.
+struct Sorter<'s, 't> {
+    about: &'s dyn Fn(Option<&str>) -> bool,
+    /// `Type/id` of the facts kept so far and of the resources the general reader has.
+    seen: &'s mut HashSet<String>,
+    /// Texts for the general reader.
+    general: Vec<&'t str>,
+}
+
+impl<'t> Sorter<'_, 't> {
+    /// The facts about the patient, each `Type/id` (`name`) once, and whether any resource was
+    /// about the patient (for a medication list or problem list on record).
+    fn keep<T>(
+        &mut self,
+        read: impl Iterator<Item = (Option<String>, Option<T>, &'t str)>,
+        name: impl Fn(&T) -> &str,
+    ) -> (Vec<T>, bool) {
+        let (mut kept, mut any) = (Vec::new(), false);
+        for (subject, fact, text) in read {
+            if !(self.about)(subject.as_deref()) {
+                self.general.push(text);
+                continue;
+            }
+            any = true;
+            if let Some(fact) = fact
+                && self.seen.insert(name(&fact).to_owned())
+            {
+                kept.push(fact);
+            }
+        }
+        (kept, any)
+    }
 }
 
 /// Reads resources into a record; `None` when nothing usable was given.
