@@ -146,7 +146,7 @@ fn process(ctx: &Ctx<'_>, file_no: usize, offset: u64, bytes: &[u8], out: &mut P
                 out.acc.irrelevant += 1;
                 continue;
             }
-            Kind::Clinical if crate::sniff::resource_type(line) == Some(b"Condition") => {
+            Kind::Condition => {
                 // Diagnoses (restless legs aside) go straight to a fact, without a JSON tree;
                 // every one puts the patient's problem list on record.
                 if let Some((subject, outcome)) =
@@ -221,7 +221,7 @@ fn process(ctx: &Ctx<'_>, file_no: usize, offset: u64, bytes: &[u8], out: &mut P
                     continue;
                 }
             }
-            Kind::Clinical if crate::sniff::resource_type(line) == Some(b"MedicationRequest") => {
+            Kind::MedicationRequest => {
                 // Orders coded by a concept: a medication fact (or why not) without a JSON tree.
                 if let Some((subject, outcome)) = fhir::simple_medication_request(line, ctx.kb) {
                     let Some(key) =

@@ -6,6 +6,9 @@
 pub(crate) enum Kind {
     Patient,
     Observation,
+    Condition,
+    MedicationRequest,
+    /// Other types that give facts (statements, administrations, dispenses, family history).
     Clinical,
     Medication,
     Irrelevant,
@@ -37,10 +40,10 @@ pub(crate) fn kind(line: &[u8]) -> Kind {
         None => Kind::Unknown,
         Some(b"Patient") => Kind::Patient,
         Some(b"Observation") => Kind::Observation,
+        Some(b"Condition") => Kind::Condition,
+        Some(b"MedicationRequest") => Kind::MedicationRequest,
         Some(
-            b"Condition"
-            | b"MedicationRequest"
-            | b"MedicationStatement"
+            b"MedicationStatement"
             | b"MedicationAdministration"
             | b"MedicationDispense"
             | b"FamilyMemberHistory",
@@ -66,6 +69,7 @@ mod tests {
         );
         assert_eq!(resource_type(br#"{"id":"1"}"#), None);
         assert_eq!(kind(br#"{"resourceType":"Claim"}"#), Kind::Irrelevant);
-        assert_eq!(kind(br#"{"resourceType":"MedicationRequest"}"#), Kind::Clinical);
+        assert_eq!(kind(br#"{"resourceType":"MedicationRequest"}"#), Kind::MedicationRequest);
+        assert_eq!(kind(br#"{"resourceType":"MedicationStatement"}"#), Kind::Clinical);
     }
 }
