@@ -199,6 +199,9 @@ fn load_kb(dir: Option<&Path>) -> anyhow::Result<Kb> {
     }
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = run(cli);
