@@ -1643,3 +1643,130 @@ fn collect_resources_keeps_what_the_mapper_uses_and_counts_the_rest() {
     assert_eq!(c.notes, ["/p: neither a resource nor a Bundle; ignored"]);
     assert_eq!(collect_resources("null", &filter, "/p", &mut out).unwrap(), Default::default());
 }
+
+/// What a collector made of its input, the parts `add` and `add_piece` must agree on (a
+/// resource's own text may differ: a piece rebuilds an object it had to open).
+fn collected(c: restless_ingest::fhir::Collector<'_>) -> String {
+    let labs: Vec<_> = c.labs.iter().map(|l| (&l.subject, &l.lab)).collect();
+    let meds: Vec<_> = c.medications.iter().map(|m| (&m.subject, &m.fact)).collect();
+    let conditions: Vec<_> = c.conditions.iter().map(|m| (&m.subject, &m.fact)).collect();
+    format!("{:?}\n{labs:?}\n{meds:?}\n{conditions:?}\n{:?}", c.resources, c.stats)
+}
+
+/// An object's JSON text with `resourceType` first, as FHIR servers write it (`json!` sorts
+/// keys).
+fn type_first(v: &Value) -> String {
+    let mut o = v.as_object().unwrap().clone();
+    let kind = o.remove("resourceType").unwrap();
+    let rest = Value::Object(o).to_string();
+    let sep = if rest == "{}" { "" } else { "," };
+    format!(r#"{{"resourceType":{kind}{sep}{}"#, &rest[1..])
+}
+
+/// A prefetch value split while the request is read (`Piece`) gives the collector what its
+/// text gives it: the same resources, typed results, counts and notes; on the Synthea bundles
+/// of the shared corpora and on odd shapes.
+#[test]
+fn a_piece_is_collected_as_its_text_is() {
+    use restless_ingest::fhir::{Collector, LoincFilter, Piece};
+    let filter = LoincFilter::new(kb());
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/smart-generated-sample-data-r4-synthea");
+    let mut texts = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap() != "MANIFEST.json" {
+            texts.push(std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    assert!(texts.len() >= 5);
+    let synthea = texts.len();
+    let lab = ferritin("f1", json!(12), "ng/mL", "2026-10-01");
+    let entries = vec![
+        woman(),
+        lab.clone(),
+        coded_condition("c1", ICD10CM, "E11.9", "Type 2 diabetes"),
+        request("m1", paxil()),
+        json!({"resourceType": "Encounter", "id": "e1"}),
+        json!({"resourceType": "Bundle", "entry": [{"resource": man()}]}),
+    ];
+    let mut searchset = bundle("searchset", entries.clone());
+    searchset["link"] = json!([{"relation": "self", "url": "x"}]);
+    let odd = [
+        type_first(&searchset),
+        type_first(&bundle("collection", vec![])),
+        searchset.to_string(),
+        serde_json::to_string_pretty(&searchset).unwrap(),
+        // resourceType last: read as text.
+        format!(r#"{{"type": "searchset", "entry": {}, "resourceType": "Bundle"}}"#, json!([{"resource": lab}])),
+        r#"{"resourceType": "Bundle", "entry": null}"#.to_owned(),
+        r#"{"resourceType": "Bundle", "entry": {"resource": {}}}"#.to_owned(),
+        r#"{"resourceType": "Bundle", "entry": [7, {"fullUrl": "x"}, {"resource": "x"}, {"resource": []}]}"#.to_owned(),
+        r#"{"resourceType": "Bundle"}"#.to_owned(),
+        r#"{"resourceType": "Patient", "id": "p", "gender": "female", "birth\u0044ate": "1950-01-01"}"#.to_owned(),
+        lab.to_string(),
+        format!("[{}, 7, {}]", woman(), type_first(&bundle("collection", entries))),
+        "{}".to_owned(),
+        r#"{"id": "x"}"#.to_owned(),
+        "null".to_owned(),
+        "\"text\"".to_owned(),
+        "7".to_owned(),
+        "true".to_owned(),
+        "[]".to_owned(),
+    ];
+    texts.extend(odd);
+    for (i, text) in texts.iter().enumerate() {
+        for typed in [false, true] {
+            let piece: Piece<'_> = serde_json::from_str(text).unwrap();
+            // Synthea writes resourceType first: its Bundles are opened, not kept as text.
+            assert!(i >= synthea || piece.object_text().is_none(), "input {i}");
+            let (mut a, mut b) = (Collector::new(&filter), Collector::new(&filter));
+            if typed {
+                a = a.typed(kb(), as_of());
+                b = b.typed(kb(), as_of());
+            }
+            a.add(text, "/prefetch/k").unwrap();
+            b.add_piece(&piece, "/prefetch/k").unwrap();
+            assert_eq!(collected(a), collected(b), "input {i}, typed {typed}");
+        }
+    }
+    // Only `null` is null; only an opened Bundle has a next page.
+    let null: Piece<'_> = serde_json::from_str("null").unwrap();
+    assert!(null.is_null());
+    let paged = json!({"resourceType": "Bundle", "link": [
+        {"relation": "self", "url": "https://ehr/fhir/Observation?page=1"},
+        {"relation": "next", "url": "https://ehr/fhir/Observation?page=2"}]});
+    // Opened (resourceType first) or kept as text.
+    for text in [type_first(&paged), paged.to_string()] {
+        let piece: Piece<'_> = serde_json::from_str(&text).unwrap();
+        assert!(!piece.is_null());
+        assert_eq!(piece.next_link().as_deref(), Some("https://ehr/fhir/Observation?page=2"));
+    }
+    let patient = type_first(&json!({"resourceType": "Patient", "link": paged["link"]}));
+    assert_eq!(serde_json::from_str::<Piece<'_>>(&patient).unwrap().next_link(), None);
+    let searchset = type_first(&searchset);
+    let piece: Piece<'_> = serde_json::from_str(&searchset).unwrap();
+    assert_eq!(piece.next_link(), None);
+    // Not JSON: an error, as for the text.
+    assert!(
+        serde_json::from_str::<Piece<'_>>(r#"{"resourceType": "Bundle", "entry": [}"#).is_err()
+    );
+    assert!(serde_json::from_str::<Piece<'_>>(r#"{"resourceType": "Patient", "id": }"#).is_err());
+}
+
+/// A Bundle written with `entry` twice: the piece reads the first list (its text cannot be
+/// read as a Bundle at all).
+#[test]
+fn a_piece_reads_the_first_of_two_entry_lists() {
+    use restless_ingest::fhir::{Collector, LoincFilter, Piece};
+    let filter = LoincFilter::new(kb());
+    let text = format!(
+        r#"{{"resourceType": "Bundle", "entry": [{{"resource": {}}}], "entry": []}}"#,
+        woman()
+    );
+    let piece: Piece<'_> = serde_json::from_str(&text).unwrap();
+    let mut c = Collector::new(&filter);
+    c.add_piece(&piece, "/p").unwrap();
+    assert_eq!(c.resources.len(), 1);
+    assert!(Collector::new(&filter).add(&text, "/p").is_err());
+}

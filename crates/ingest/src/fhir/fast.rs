@@ -282,6 +282,32 @@ impl<'t> Collector<'t> {
         self
     }
 
+    /// Adds a piece of FHIR JSON already split while the document around it was read (see
+    /// [`Piece`]); `path` names it in notes. The same as [`Collector::add`] on its text.
+    ///
+    /// # Errors
+    /// A resource's text is not JSON (it always is when the piece was read from JSON).
+    pub fn add_piece(&mut self, piece: &'t Piece<'t>, path: &str) -> Result<(), serde_json::Error> {
+        match &piece.0 {
+            PieceKind::Null => Ok(()),
+            PieceKind::Bundle { entries, .. } => self.entries(entries, path),
+            PieceKind::Object(text) => self.one(text, path, true),
+            PieceKind::Array(items) => {
+                self.stats.notes.push(format!(
+                    "{path}: an array where a Bundle was expected; read as resources"
+                ));
+                for (i, item) in items.iter().enumerate() {
+                    self.one(item.get(), &format!("{path}/{i}"), true)?;
+                }
+                Ok(())
+            }
+            PieceKind::Other => {
+                self.stats.notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
+                Ok(())
+            }
+        }
+    }
+
     /// Adds one piece of text; `path` names it in notes.
     ///
     /// # Errors
@@ -332,24 +358,9 @@ impl<'t> Collector<'t> {
             None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
             Some("Bundle") if open_bundle => {
                 let bundle: BundleEntries<'t> = serde_json::from_str(text)?;
-                match bundle.entry {
-                    Shape::Absent => {}
-                    Shape::Other => c.notes.push(format!("{path}/entry: not an array; ignored")),
-                    Shape::Is(Entries(entries)) => {
-                        for (i, e) in entries.iter().enumerate() {
-                            match e {
-                                Shape::Is(EntryResource(Some(r))) if r.get().starts_with('{') => {
-                                    let at = format!("{path}/entry/{i}/resource");
-                                    self.one(r.get(), &at, false)?;
-                                }
-                                _ => self
-                                    .stats
-                                    .notes
-                                    .push(format!("{path}/entry/{i}: no resource object; skipped")),
-                            }
-                        }
-                    }
-                }
+                // The entries borrow from `text`, which lives for 't.
+                let entries = bundle.entry;
+                self.entries(&entries, path)?;
             }
             Some(t) => {
                 c.read += 1;
@@ -425,6 +436,183 @@ impl<'t> Collector<'t> {
         }
         Ok(())
     }
+
+    /// The resources of a Bundle's entries.
+    fn entries(&mut self, entry: &Shape<Entries<'t>>, path: &str) -> Result<(), serde_json::Error> {
+        match entry {
+            Shape::Absent => {}
+            Shape::Other => self.stats.notes.push(format!("{path}/entry: not an array; ignored")),
+            Shape::Is(Entries(entries)) => {
+                for (i, e) in entries.iter().enumerate() {
+                    match e {
+                        Shape::Is(EntryResource(Some(r))) if r.get().starts_with('{') => {
+                            let at = format!("{path}/entry/{i}/resource");
+                            self.one(r.get(), &at, false)?;
+                        }
+                        _ => self
+                            .stats
+                            .notes
+                            .push(format!("{path}/entry/{i}: no resource object; skipped")),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A piece of FHIR JSON — a Bundle, a resource, or a list of them — split into its resources
+/// while the document around it is read, so that its text is scanned once before each
+/// resource is parsed (reading it as a `&RawValue` and splitting it afterwards is a second
+/// pass). Deserialize it where a `&RawValue` would be; any JSON value is accepted. Hand it to
+/// [`Collector::add_piece`], which reads it as [`Collector::add`] reads its text.
+///
+/// A Bundle is opened when its `resourceType` comes first, as FHIR servers write it (its first
+/// `entry` and `link` are used, as `Collector::add` uses them, but a repeated `entry` is not
+/// an error here); any other object is kept as text, rebuilt from its members in their order
+/// when it had to be opened.
+#[derive(Debug)]
+pub struct Piece<'a>(PieceKind<'a>);
+
+#[derive(Debug)]
+enum PieceKind<'a> {
+    Null,
+    Bundle { entries: Shape<Entries<'a>>, link: Option<&'a RawValue> },
+    Object(Cow<'a, str>),
+    Array(Vec<&'a RawValue>),
+    Other,
+}
+
+impl Piece<'_> {
+    /// Whether the value was `null` (for CDS Hooks prefetch: "could not be prefetched").
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        matches!(self.0, PieceKind::Null)
+    }
+
+    /// The text of an object that is not an opened Bundle (rebuilt when it had to be opened).
+    #[must_use]
+    pub fn object_text(&self) -> Option<&str> {
+        match &self.0 {
+            PieceKind::Object(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The URL of the `next` page of a Bundle (a search result with more pages).
+    #[must_use]
+    pub fn next_link(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(rename = "resourceType", default)]
+            kind: Option<Value>,
+            #[serde(default)]
+            link: Option<Value>,
+        }
+        let links = match &self.0 {
+            PieceKind::Bundle { link, .. } => serde_json::from_str::<Value>((*link)?.get()).ok()?,
+            PieceKind::Object(text) => match serde_json::from_str::<Head>(text).ok()? {
+                Head { kind: Some(Value::String(k)), link: Some(link) } if k == "Bundle" => link,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        links.as_array()?.iter().find_map(|l| {
+            (l.get("relation").and_then(Value::as_str) == Some("next"))
+                .then(|| l.get("url").and_then(Value::as_str).map(str::to_owned))
+                .flatten()
+        })
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Piece<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PieceVisitor(std::marker::PhantomData))
+    }
+}
+
+struct PieceVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
+    type Value = Piece<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Piece<'a>, A::Error> {
+        let Some(first) = map.next_key::<Cow<'de, str>>()? else {
+            return Ok(Piece(PieceKind::Object(Cow::Borrowed("{}"))));
+        };
+        let value = map.next_value::<&'a RawValue>()?;
+        if first == "resourceType" && value.get() == "\"Bundle\"" {
+            let (mut entries, mut link) = (None, None);
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "entry" && entries.is_none() {
+                    entries = Some(map.next_value::<Shape<Entries<'a>>>()?);
+                } else if key == "link" && link.is_none() {
+                    link = Some(map.next_value::<&'a RawValue>()?);
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            let entries = entries.unwrap_or_default();
+            return Ok(Piece(PieceKind::Bundle { entries, link }));
+        }
+        let mut text = String::from("{");
+        let mut member = |k: &str, v: &RawValue| -> Result<(), A::Error> {
+            if text.len() > 1 {
+                text.push(',');
+            }
+            let key = serde_json::to_string(k).map_err(serde::de::Error::custom)?;
+            text.push_str(&key);
+            text.push(':');
+            text.push_str(v.get());
+            Ok(())
+        };
+        member(&first, value)?;
+        while let Some((k, v)) = map.next_entry::<Cow<'de, str>, &'a RawValue>()? {
+            member(&k, v)?;
+        }
+        text.push('}');
+        Ok(Piece(PieceKind::Object(Cow::Owned(text))))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Piece<'a>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<&'a RawValue>()? {
+            items.push(item);
+        }
+        Ok(Piece(PieceKind::Array(items)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Piece<'a>, E> {
+        Ok(Piece(PieceKind::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<Piece<'a>, E> {
+        Ok(Piece(PieceKind::Null))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Piece<'a>, E> {
+        Ok(Piece(PieceKind::Other))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Piece<'a>, E> {
+        Ok(Piece(PieceKind::Other))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Piece<'a>, E> {
+        Ok(Piece(PieceKind::Other))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Piece<'a>, E> {
+        Ok(Piece(PieceKind::Other))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Piece<'a>, E> {
+        Ok(Piece(PieceKind::Other))
+    }
 }
 
 /// The resource type of a resource written the usual way, with `resourceType` first and
@@ -446,9 +634,11 @@ struct BundleEntries<'a> {
 
 /// The entries of a Bundle: each one's `resource` as text, when the entry is an object that
 /// has one.
+#[derive(Debug)]
 struct Entries<'a>(Vec<Shape<EntryResource<'a>>>);
 
 /// One entry's `resource`.
+#[derive(Debug)]
 struct EntryResource<'a>(Option<&'a RawValue>);
 
 impl<'de: 'a, 'a> Lenient<'de> for Entries<'a> {

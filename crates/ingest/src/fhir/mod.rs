@@ -13,9 +13,9 @@ mod map;
 mod value;
 
 pub use fast::{
-    Collected, Collector, FastCondition, FastLab, FastMedication, LoincFilter, SimpleCondition,
-    SimpleMedication, SimpleOutcome, read_text, simple_condition, simple_medication_request,
-    simple_observation, simple_observation_with, slim_resource,
+    Collected, Collector, FastCondition, FastLab, FastMedication, LoincFilter, Piece,
+    SimpleCondition, SimpleMedication, SimpleOutcome, read_text, simple_condition,
+    simple_medication_request, simple_observation, simple_observation_with, slim_resource,
 };
 
 use std::collections::BTreeMap;

@@ -95,17 +95,17 @@ fn next_link(bundle: &Value) -> Option<String> {
     })
 }
 
-/// The resources of a search result and of its further pages.
+/// The resources of the further pages of a search result, from the URL of its second page.
 async fn follow(
     state: AppState,
     key: String,
-    first: Value,
+    next: Option<String>,
     server: String,
     authorization: String,
 ) -> (String, Vec<Value>) {
     let mut notes = Vec::new();
-    let mut out = resources_of(&first, &format!("/prefetch/{key}"), &mut notes);
-    let mut next = next_link(&first);
+    let mut out = Vec::new();
+    let mut next = next;
     let mut pages = 1;
     while let Some(url) = next.take() {
         if pages >= state.config().limits.fhir_max_pages {
@@ -135,14 +135,14 @@ async fn follow(
     (key, out)
 }
 
-/// Fetches the prefetch items `missing` (key, template) and follows `next` links of the
-/// `paged` prefetched Bundles. Returns, per key, the resources obtained; keys that failed are
-/// absent.
+/// Fetches the prefetch items `missing` (key, template) and the further pages of prefetched
+/// searches, `paged` (key, URL of the next page). Returns, per key, the resources obtained
+/// (for `paged`, those of the further pages); keys that failed are absent.
 pub(crate) async fn fetch(
     state: &AppState,
     req: &HookRequest<'_>,
     missing: Vec<(String, String)>,
-    paged: Vec<(String, Value)>,
+    paged: Vec<(String, String)>,
 ) -> Result<Vec<(String, Vec<Value>)>, Refusal> {
     let t = target(state, req)?;
     let mut set: JoinSet<Option<(String, Vec<Value>)>> = JoinSet::new();
@@ -152,7 +152,18 @@ pub(crate) async fn fetch(
             (state.clone(), t.server.clone(), t.authorization.clone());
         set.spawn(async move {
             match get(&state, &url, &authorization).await {
-                Ok(first) => Some(follow(state, key, first, server, authorization).await),
+                Ok(first) => {
+                    let path = format!("/prefetch/{key}");
+                    let mut notes = Vec::new();
+                    let mut found = resources_of(&first, &path, &mut notes);
+                    for n in notes {
+                        tracing::warn!(note = %n, "CDS request: fetched data read leniently");
+                    }
+                    let next = next_link(&first);
+                    let (key, more) = follow(state, key, next, server, authorization).await;
+                    found.extend(more);
+                    Some((key, found))
+                }
                 Err(why) => {
                     tracing::warn!(prefetch = %key, reason = %why, "prefetch not fetched");
                     None
@@ -160,10 +171,10 @@ pub(crate) async fn fetch(
             }
         });
     }
-    for (key, first) in paged {
+    for (key, next) in paged {
         let (state, server, authorization) =
             (state.clone(), t.server.clone(), t.authorization.clone());
-        set.spawn(async move { Some(follow(state, key, first, server, authorization).await) });
+        set.spawn(async move { Some(follow(state, key, Some(next), server, authorization).await) });
     }
     let mut out = Vec::new();
     while let Some(done) = set.join_next().await {

@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use restless_facts::{Date, PatientRecord};
-use restless_ingest::fhir::Collector;
+use restless_ingest::fhir::{Collector, Piece};
 use serde_json::Value;
 
 use super::cards::{self, Ctx};
@@ -204,40 +204,36 @@ async fn gather(
 ) -> Result<PatientRecord, ApiError> {
     let templates = state.prefetch_templates();
     let mut notes = Vec::new();
-    // Prefetched JSON text, read below without building what restless does not use.
-    let mut texts: Vec<(String, &str)> = Vec::new();
-    // Resources obtained as trees: pages followed and resources fetched.
+    // Prefetched resources, as text, read below without building what restless does not use.
+    let mut pieces: Vec<(String, &Piece<'_>)> = Vec::new();
+    // Resources obtained as trees: further pages and resources fetched.
     let mut resources: Vec<Value> = Vec::new();
     let mut have_data = false;
     let mut missing = Vec::new();
+    // Prefetched searches with further pages (key, URL of the next page); their first page is
+    // read with the rest of the prefetch.
     let mut paged = Vec::new();
-    // The text of each paged prefetch, read as its first page alone if paging fails.
-    let mut paged_texts = Vec::new();
     for (key, template) in templates {
-        match req.prefetch.get(*key).map(|raw| raw.get()) {
-            None | Some("null") => missing.push(((*key).to_owned(), template.clone())),
-            Some(text) => {
+        match req.prefetch.get(*key).filter(|p| !p.is_null()) {
+            None => missing.push(((*key).to_owned(), template.clone())),
+            Some(piece) => {
                 have_data = true;
                 // Further pages matter only when restless may follow them.
-                let paging = req.fhir_authorization.is_some()
-                    && memchr::memmem::find(text.as_bytes(), b"\"next\"").is_some();
-                let v = if paging { serde_json::from_str::<Value>(text).ok() } else { None };
-                match v.filter(has_next_link) {
-                    Some(v) => {
-                        paged.push(((*key).to_owned(), v));
-                        paged_texts.push((format!("/prefetch/{key}"), text));
-                    }
-                    None => texts.push((format!("/prefetch/{key}"), text)),
+                if req.fhir_authorization.is_some()
+                    && let Some(next) = piece.next_link()
+                {
+                    paged.push(((*key).to_owned(), next));
                 }
+                pieces.push((format!("/prefetch/{key}"), piece));
             }
         }
     }
     // Prefetch under other keys (a client's own template names) is data too.
-    for (key, raw) in &req.prefetch {
-        if templates.iter().any(|(k, _)| k == key) || raw.get() == "null" {
+    for (key, piece) in &req.prefetch {
+        if templates.iter().any(|(k, _)| k == key) || piece.is_null() {
             continue;
         }
-        texts.push(("/prefetch/(other key)".to_owned(), raw.get()));
+        pieces.push(("/prefetch/(other key)".to_owned(), piece));
     }
     if !missing.is_empty() || !paged.is_empty() {
         let n_missing = missing.len();
@@ -249,8 +245,7 @@ async fn gather(
                 }
             }
             Err(why) => {
-                // Pages that could not be followed still count as their first page.
-                texts.append(&mut paged_texts);
+                // Searches whose further pages could not be followed count as their first page.
                 match why {
                     Refusal::NoServer => tracing::debug!(
                         missing = n_missing,
@@ -270,9 +265,9 @@ async fn gather(
         }
     }
     let mut collector = Collector::new(state.loinc_filter()).typed(state.kb(), as_of);
-    for (path, text) in &texts {
+    for (path, piece) in pieces {
         // The body was checked to be JSON as a whole, so this does not fail in practice.
-        if collector.add(text, path).is_err() {
+        if collector.add_piece(piece, &path).is_err() {
             notes.push(format!("{path}: not JSON; ignored"));
         }
     }
@@ -290,13 +285,6 @@ async fn gather(
         ));
     }
     Ok(read_collected(collector, resources, state.kb(), as_of).unwrap_or_default())
-}
-
-/// Whether a Bundle has a `next` link.
-fn has_next_link(v: &Value) -> bool {
-    v.get("link").and_then(Value::as_array).is_some_and(|links| {
-        links.iter().any(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
-    })
 }
 
 /// The assessment cards are made from: evidence and advice, no follow-up questions or

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use restless_ingest::fhir::Piece;
 use restless_ingest::lenient::{Lenient, Shape};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
@@ -204,9 +204,10 @@ pub struct FhirAuthorization {
     pub token_type: String,
 }
 
-/// A hook request as far as restless uses it. The prefetch stays the text it came as, borrowed
-/// from the body: it is read later without building a tree of what restless does not use.
-#[derive(Debug, Clone, Default)]
+/// A hook request as far as restless uses it. The prefetch is split into resources in the same
+/// pass, their text borrowed from the body: they are read later without building a tree of
+/// what restless does not use.
+#[derive(Debug, Default)]
 pub struct HookRequest<'a> {
     /// `hook`.
     pub hook: Option<String>,
@@ -226,12 +227,12 @@ pub struct HookRequest<'a> {
     pub draft_orders: Vec<Value>,
     /// Whether `context.draftOrders` was given.
     pub has_draft_orders: bool,
-    /// `prefetch`, key by key, as JSON text; `null` values kept (they mean "could not
-    /// prefetch").
-    pub prefetch: BTreeMap<String, &'a RawValue>,
+    /// `prefetch`, key by key; `null` values kept (they mean "could not prefetch").
+    pub prefetch: BTreeMap<String, Piece<'a>>,
 }
 
-/// The top level of a hook request: the small members parsed, the prefetch kept as text.
+/// The top level of a hook request: the small members parsed, the prefetch split into
+/// resources kept as text.
 #[derive(Deserialize)]
 struct Top<'a> {
     #[serde(default)]
@@ -248,14 +249,13 @@ struct Top<'a> {
     prefetch: Shape<Members<'a>>,
 }
 
-/// The `prefetch` member's values, key by key, kept as text (read in the same pass as the
-/// rest of the body).
-struct Members<'a>(BTreeMap<String, &'a RawValue>);
+/// The `prefetch` member's values, key by key (read in the same pass as the rest of the body).
+struct Members<'a>(BTreeMap<String, Piece<'a>>);
 
 impl<'de: 'a, 'a> Lenient<'de> for Members<'a> {
     fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
         let mut members = BTreeMap::new();
-        while let Some((k, v)) = map.next_entry::<String, &'a RawValue>()? {
+        while let Some((k, v)) = map.next_entry::<String, Piece<'a>>()? {
             members.insert(k, v);
         }
         Ok(Some(Members(members)))
@@ -491,7 +491,7 @@ mod tests {
         let r =
             HookRequest::read(br#"{"prefetch": {"p": {"resourceType": "Patient"}}}"#, &mut notes)
                 .unwrap();
-        assert_eq!(r.prefetch["p"].get(), r#"{"resourceType": "Patient"}"#);
+        assert_eq!(r.prefetch["p"].object_text(), Some(r#"{"resourceType":"Patient"}"#));
         let mut notes = Vec::new();
         let r = HookRequest::read(br#"{"prefetch": [1], "context": {}}"#, &mut notes).unwrap();
         assert!(r.prefetch.is_empty());
