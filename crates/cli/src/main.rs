@@ -199,9 +199,6 @@ fn load_kb(dir: Option<&Path>) -> anyhow::Result<Kb> {
     }
 }
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = run(cli);
