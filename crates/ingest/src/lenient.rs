@@ -4,6 +4,7 @@
 //! caller notes `Other` by its JSON path. Works inside a streaming parse (no buffering), so
 //! raw values inside the member can still be borrowed from the input.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -94,6 +95,59 @@ impl<'de, T: Lenient<'de>> Visitor<'de> for ShapeVisitor<T> {
     }
 }
 
+/// A JSON string — a map key or a value — borrowed from the input when it is written without
+/// escapes. (serde's own `Cow<str>` copies every string into a new `String`, and so does a
+/// derived `Option<Cow<str>>` field even with `#[serde(borrow)]`; see [`borrowed_str`].)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Str<'de>(pub Cow<'de, str>);
+
+/// For `#[serde(borrow, default, deserialize_with = "borrowed_str")]` on an
+/// `Option<Cow<'a, str>>` field: the string borrowed from the input unless it has escapes.
+///
+/// # Errors
+/// The value is neither a string nor `null`.
+pub fn borrowed_str<'de: 'a, 'a, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Ok(Option::<Str<'de>>::deserialize(d)?.map(|s| s.0))
+}
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Str<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Str<'de>, E> {
+        Ok(Str(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Str<'de>, E> {
+        Ok(Str(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Str<'de>, E> {
+        Ok(Str(Cow::Owned(s)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +171,27 @@ mod tests {
         #[serde(default)]
         n: Shape<Numbers>,
         after: u8,
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let keys: Vec<Str<'_>> = serde_json::from_str(r#"["plain", "esc\u0061ped"]"#).unwrap();
+        assert!(matches!(&keys[0].0, Cow::Borrowed("plain")));
+        assert!(matches!(&keys[1].0, Cow::Owned(k) if k == "escaped"));
+        assert_eq!(&*keys[1], "escaped");
+        #[derive(serde::Deserialize)]
+        struct Field<'a> {
+            #[serde(borrow, default, deserialize_with = "borrowed_str")]
+            a: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "borrowed_str")]
+            b: Option<Cow<'a, str>>,
+            #[serde(borrow, default, deserialize_with = "borrowed_str")]
+            c: Option<Cow<'a, str>>,
+        }
+        let f: Field<'_> = serde_json::from_str(r#"{"a": "x", "b": null}"#).unwrap();
+        assert!(matches!(f.a, Some(Cow::Borrowed("x"))));
+        assert!(f.b.is_none() && f.c.is_none());
+        assert!(serde_json::from_str::<Field<'_>>(r#"{"a": 1}"#).is_err());
     }
 
     #[test]

@@ -13,8 +13,9 @@ use restless_kb::Kb;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use smallvec::SmallVec;
 
-use crate::lenient::{Lenient, Shape};
+use crate::lenient::{Lenient, Shape, Str, borrowed_str};
 use crate::{IngestError, Ingested};
 
 /// Finds, in raw JSON text, any LOINC code restless uses (as a quoted string).
@@ -82,7 +83,7 @@ pub(crate) fn is_relevant_type(t: &str) -> bool {
 
 #[derive(Deserialize)]
 struct Head<'a> {
-    #[serde(rename = "resourceType", borrow, default)]
+    #[serde(rename = "resourceType", borrow, default, deserialize_with = "borrowed_str")]
     resource_type: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     id: Option<&'a RawValue>,
@@ -102,7 +103,7 @@ struct Entry<'a> {
 
 #[derive(Deserialize)]
 struct TypeOnly<'a> {
-    #[serde(rename = "resourceType", borrow, default)]
+    #[serde(rename = "resourceType", borrow, default, deserialize_with = "borrowed_str")]
     resource_type: Option<Cow<'a, str>>,
 }
 
@@ -541,16 +542,16 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Piece<'a>, A::Error> {
-        let Some(first) = map.next_key::<Cow<'de, str>>()? else {
+        let Some(first) = map.next_key::<Str<'de>>()? else {
             return Ok(Piece(PieceKind::Object(Cow::Borrowed("{}"))));
         };
         let value = map.next_value::<&'a RawValue>()?;
-        if first == "resourceType" && value.get() == "\"Bundle\"" {
+        if &*first == "resourceType" && value.get() == "\"Bundle\"" {
             let (mut entries, mut link) = (None, None);
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                if key == "entry" && entries.is_none() {
+            while let Some(key) = map.next_key::<Str<'de>>()? {
+                if &*key == "entry" && entries.is_none() {
                     entries = Some(map.next_value::<Shape<Entries<'a>>>()?);
-                } else if key == "link" && link.is_none() {
+                } else if &*key == "link" && link.is_none() {
                     link = Some(map.next_value::<&'a RawValue>()?);
                 } else {
                     map.next_value::<serde::de::IgnoredAny>()?;
@@ -571,7 +572,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
             Ok(())
         };
         member(&first, value)?;
-        while let Some((k, v)) = map.next_entry::<Cow<'de, str>, &'a RawValue>()? {
+        while let Some((k, v)) = map.next_entry::<Str<'de>, &'a RawValue>()? {
             member(&k, v)?;
         }
         text.push('}');
@@ -654,8 +655,8 @@ impl<'de: 'a, 'a> Lenient<'de> for Entries<'a> {
 impl<'de: 'a, 'a> Lenient<'de> for EntryResource<'a> {
     fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
         let mut resource = None;
-        while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-            if k == "resource" {
+        while let Some(k) = map.next_key::<Str<'de>>()? {
+            if &*k == "resource" {
                 resource = Some(map.next_value::<&'a RawValue>()?);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
@@ -717,10 +718,10 @@ impl<'de> serde::de::Visitor<'de> for Slim {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = serde_json::Map::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(key) = map.next_key::<Str<'de>>()? {
             if kept_field(&key) {
                 let v: Value = map.next_value()?;
-                out.insert(key.into_owned(), v);
+                out.insert(key.0.into_owned(), v);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
@@ -763,29 +764,29 @@ pub enum SimpleOutcome {
 
 #[derive(Deserialize)]
 struct Coding<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     system: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     code: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct Concept<'a> {
     #[serde(borrow, default)]
-    coding: Option<Vec<Coding<'a>>>,
+    coding: Option<SmallVec<[Coding<'a>; 2]>>,
 }
 
 #[derive(Deserialize)]
 struct Reference<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     reference: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct Period<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     start: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     end: Option<Cow<'a, str>>,
 }
 
@@ -793,13 +794,13 @@ struct Period<'a> {
 struct Quantity<'a> {
     #[serde(default)]
     value: Option<f64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     comparator: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     unit: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     system: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     code: Option<Cow<'a, str>>,
 }
 
@@ -808,21 +809,21 @@ struct Quantity<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SimpleObs<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     status: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     code: Option<Concept<'a>>,
     #[serde(borrow, default)]
     subject: Option<Reference<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     effective_date_time: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     effective_instant: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     effective_period: Option<Period<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     issued: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     value_quantity: Option<Quantity<'a>>,
@@ -890,7 +891,7 @@ pub fn simple_observation_with<'t>(
     }
     let t = kb.terminology();
     let codings = o.code.and_then(|c| c.coding).unwrap_or_default();
-    let loincs: Vec<&str> = codings
+    let loincs: SmallVec<[&str; 2]> = codings
         .iter()
         .filter(|c| {
             c.system
@@ -1020,8 +1021,8 @@ pub fn simple_observation_with<'t>(
 #[derive(Deserialize)]
 struct ConceptText<'a> {
     #[serde(borrow, default)]
-    coding: Option<Vec<CodingDisplay<'a>>>,
-    #[serde(borrow, default)]
+    coding: Option<SmallVec<[CodingDisplay<'a>; 2]>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     text: Option<Cow<'a, str>>,
     /// A lone coding written in place of the concept (read leniently by the general reader).
     #[serde(default)]
@@ -1056,18 +1057,18 @@ impl ConceptText<'_> {
 
 #[derive(Deserialize)]
 struct CodingDisplay<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     system: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     code: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     display: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConditionLine<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     code: Option<ConceptText<'a>>,
@@ -1083,7 +1084,7 @@ struct ConditionLine<'a> {
     category: Option<&'a RawValue>,
     #[serde(default)]
     contained: Option<serde::de::IgnoredAny>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     onset_date_time: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     onset_period: Option<Period<'a>>,
@@ -1093,7 +1094,7 @@ struct ConditionLine<'a> {
     onset_range: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     onset_string: Option<serde::de::IgnoredAny>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     abatement_date_time: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     abatement_period: Option<Period<'a>>,
@@ -1262,17 +1263,17 @@ fn patient_reference<'a>(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SimpleRequest<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     status: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     intent: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "present")]
     subject: Option<Option<Reference<'a>>>,
     #[serde(borrow, default, deserialize_with = "present")]
     patient: Option<Option<Reference<'a>>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
     authored_on: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     dispense_request: Option<DispenseRequest<'a>>,
@@ -1281,7 +1282,7 @@ struct SimpleRequest<'a> {
     #[serde(borrow, default)]
     category: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    dosage_instruction: Option<Vec<Dosage<'a>>>,
+    dosage_instruction: Option<SmallVec<[Dosage<'a>; 1]>>,
     #[serde(default)]
     medication_reference: Option<serde::de::IgnoredAny>,
     #[serde(default)]
