@@ -349,7 +349,13 @@ impl<'a> HookRequest<'a> {
             return Err(ReadError::NotObject);
         }
         // Every member is read as any JSON, so only syntax (or a repeated member) fails here.
-        let top: Top<'a> = serde_json::from_slice(body).map_err(ReadError::Syntax)?;
+        // Text checked to be UTF-8 once is read without checking each string again; a body
+        // that is not is read as bytes, for an error that says where.
+        let top: Top<'a> = match std::str::from_utf8(body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(body),
+        }
+        .map_err(ReadError::Syntax)?;
         let mut obj = Map::new();
         for (k, v) in [
             ("hook", top.hook),
@@ -487,6 +493,13 @@ mod tests {
         assert!(notes.iter().all(|n| !n.contains("123")), "{notes:?}");
         assert!(matches!(HookRequest::read(b"[1]", &mut notes), Err(ReadError::NotObject)));
         assert!(matches!(HookRequest::read(b"{\"hook\": ", &mut notes), Err(ReadError::Syntax(_))));
+        // Bytes that are not UTF-8 inside a prefetched resource: a syntax error that says where.
+        let bad =
+            b"{\"context\": {},\n \"prefetch\": {\"p\": {\"resourceType\": \"Pa\xfftient\"}}}";
+        match HookRequest::read(bad, &mut notes) {
+            Err(ReadError::Syntax(e)) => assert_eq!((e.line(), e.column()), (2, 40)),
+            other => panic!("{other:?}"),
+        }
         // Prefetch values stay text; a prefetch that is not an object is noted.
         let r =
             HookRequest::read(br#"{"prefetch": {"p": {"resourceType": "Patient"}}}"#, &mut notes)
