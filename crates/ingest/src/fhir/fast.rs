@@ -291,14 +291,14 @@ impl<'t> Collector<'t> {
     pub fn add_piece(&mut self, piece: &'t Piece<'t>, path: &str) -> Result<(), serde_json::Error> {
         match &piece.0 {
             PieceKind::Null => Ok(()),
-            PieceKind::Bundle { entries, .. } => self.entries(entries, path),
-            PieceKind::Object(text) => self.one(text, path, true),
+            PieceKind::Bundle { entries, .. } => self.entries(entries, At::Root(path)),
+            PieceKind::Object(text) => self.one(text, At::Root(path), true),
             PieceKind::Array(items) => {
                 self.stats.notes.push(format!(
                     "{path}: an array where a Bundle was expected; read as resources"
                 ));
                 for (i, item) in items.iter().enumerate() {
-                    self.one(item.get(), &format!("{path}/{i}"), true)?;
+                    self.one(item.get(), At::Item(&At::Root(path), i), true)?;
                 }
                 Ok(())
             }
@@ -321,10 +321,10 @@ impl<'t> Collector<'t> {
                 .notes
                 .push(format!("{path}: an array where a Bundle was expected; read as resources"));
             for (i, item) in items.iter().enumerate() {
-                self.one(item.get(), &format!("{path}/{i}"), true)?;
+                self.one(item.get(), At::Item(&At::Root(path), i), true)?;
             }
         } else if trimmed.starts_with('{') {
-            self.one(text, path, true)?;
+            self.one(text, At::Root(path), true)?;
         } else if trimmed != "null" {
             // Validates the text, so that only JSON reaches here.
             serde_json::from_str::<serde::de::IgnoredAny>(text)?;
@@ -336,7 +336,7 @@ impl<'t> Collector<'t> {
     fn one(
         &mut self,
         text: &'t str,
-        path: &str,
+        path: At<'_>,
         open_bundle: bool,
     ) -> Result<(), serde_json::Error> {
         let c = &mut self.stats;
@@ -439,7 +439,11 @@ impl<'t> Collector<'t> {
     }
 
     /// The resources of a Bundle's entries.
-    fn entries(&mut self, entry: &Shape<Entries<'t>>, path: &str) -> Result<(), serde_json::Error> {
+    fn entries(
+        &mut self,
+        entry: &Shape<Entries<'t>>,
+        path: At<'_>,
+    ) -> Result<(), serde_json::Error> {
         match entry {
             Shape::Absent => {}
             Shape::Other => self.stats.notes.push(format!("{path}/entry: not an array; ignored")),
@@ -447,8 +451,7 @@ impl<'t> Collector<'t> {
                 for (i, e) in entries.iter().enumerate() {
                     match e {
                         Shape::Is(EntryResource(Some(r))) if r.get().starts_with('{') => {
-                            let at = format!("{path}/entry/{i}/resource");
-                            self.one(r.get(), &at, false)?;
+                            self.one(r.get(), At::EntryResource(&path, i), false)?;
                         }
                         _ => self
                             .stats
@@ -459,6 +462,27 @@ impl<'t> Collector<'t> {
             }
         }
         Ok(())
+    }
+}
+
+/// The JSON path of a resource, written out only when a note names it.
+#[derive(Clone, Copy)]
+enum At<'p> {
+    /// Given by the caller.
+    Root(&'p str),
+    /// An item of a list.
+    Item(&'p At<'p>, usize),
+    /// The resource of a Bundle's entry.
+    EntryResource(&'p At<'p>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root(p) => f.write_str(p),
+            At::Item(p, i) => write!(f, "{p}/{i}"),
+            At::EntryResource(p, i) => write!(f, "{p}/entry/{i}/resource"),
+        }
     }
 }
 
