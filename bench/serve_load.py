@@ -8,8 +8,10 @@ Everything runs on 127.0.0.1, on the same machine as the server, and every wrk r
 1. sweep: `--insecure-no-auth`, default limits; POST /cds-services/restless-patient-view with
    bench/serve.d/patient-view.json (Patient with RLS, 10 Conditions, 30 Observations, 8
    MedicationRequests) at 1 connection, then 2 wrk threads at 4, 8, 16, 32, 64 connections;
-   requests/s, p50/p90/p99, server and wrk CPU. References in the same server: GET /healthz
-   (the HTTP stack alone) and a minimal patient-view (Patient + 2 resources).
+   requests/s, p50/p90/p99, server and wrk CPU. References in the same server: the same
+   request written compactly (no indentation, as EHR clients serialise JSON), the same body
+   posted to an unknown service (answered 404 once the body is in: HTTP and loopback alone),
+   a minimal patient-view (Patient + 2 resources) and GET /healthz.
 2. overload: a new server with `--max-concurrency N`, N the smallest connection count that
    reached 95 % of the best throughput; twice N connections for 20 s; share of 503s, goodput,
    probes' latency, RSS every second before/during/after, and the first normal request after.
@@ -602,7 +604,15 @@ def main() -> None:
         sustainable = next(r for r in sweep if goodput(r) >= 0.95 * best)
         n = sustainable["connections"]
         results["sustainable_connections"] = n
+        compact = workdir / "patient-view-compact.json"
+        compact.write_text(json.dumps(json.loads(BODY.read_bytes()), separators=(",", ":"),
+                                      ensure_ascii=False), encoding="utf-8")
+        results["compact_bytes"] = compact.stat().st_size
         refs = [
+            wrk(srv.port, SERVICE, a.threads, max(n, a.threads), a.duration, srv, body=compact,
+                label="patient-view, compact body"),
+            wrk(srv.port, "/cds-services/no-such-service", a.threads, max(n, a.threads),
+                min(a.duration, 10), srv, body=BODY, label="same body, 404 (HTTP only)"),
             wrk(srv.port, SERVICE, a.threads, max(n, a.threads), a.duration, srv, body=MINIMAL,
                 label="patient-view, minimal"),
             wrk(srv.port, "/healthz", a.threads, 32, min(a.duration, 10), srv, body=None,
@@ -719,6 +729,16 @@ def summary(r: dict) -> str:
                f"{best['connections']} connections "
                f"(p99 {best['p99_ms']:.1f} ms); target >= 10,000 req/s with p99 <= 10 ms: "
                f"{'met' if met else 'NOT met'}")
+    for x in r["references"]:
+        if x["label"] == "patient-view, compact body":
+            ok = goodput(x) >= 10000 and x["p99_ms"] <= 10 and not x.get("s503")
+            out.append(f"the same request compact ({r['compact_bytes']} bytes): "
+                       f"{goodput(x):,.0f}/s, p99 {x['p99_ms']:.1f} ms: "
+                       f"{'met' if ok else 'NOT met'}")
+        if x["label"].startswith("same body, 404"):
+            out.append(f"HTTP alone for this body (404 once read): {x['rps']:,.0f}/s at "
+                       f"{cpu_ms(x):.3f} ms of server CPU per request; wrk "
+                       f"{x['wrk_cpu_pct']:.0f} % CPU")
     o = r["overload"]
     x = o["run"]
     before = [s[2] for s in o["rss"] if s[1] == "before"]
