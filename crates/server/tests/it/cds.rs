@@ -400,6 +400,46 @@ async fn an_unfollowable_prefetch_page_counts_as_its_first_page() {
     assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
 }
 
+/// A prefetched search with a `next` page on the FHIR server: the further pages are fetched
+/// and read with the first, whether the Bundle was written with `resourceType` first (split
+/// while the request is read) or after its entries (read as text).
+#[tokio::test]
+async fn a_prefetched_search_is_completed_page_by_page() {
+    let benadryl = med_request("mr-Zq98", "active", "Benadryl 25 mg");
+    let (base, log) = stub_fhir(vec![benadryl], Duration::ZERO).await;
+    let h = Harness::new();
+    let mut req = hook_request(
+        "patient-view",
+        json!({"patientId": PATIENT}),
+        Some(rls_prefetch(&[ferritin("obs-Zq99", 19.0, "2026-11-01")], &[])),
+    );
+    req["fhirServer"] = json!(base);
+    req["fhirAuthorization"] = json!({"access_token": "tok-Zq96", "token_type": "Bearer"});
+    req["prefetch"]["observations"]["link"] =
+        json!([{"relation": "next", "url": format!("{base}/page2")}]);
+    // serde_json writes keys in order: "entry" and "link" before "resourceType".
+    let late = serde_json::to_string(&req).unwrap();
+    let search = req["prefetch"]["observations"].to_string();
+    let mut rest = req["prefetch"]["observations"].as_object().unwrap().clone();
+    rest.remove("resourceType");
+    let rest = Value::Object(rest).to_string();
+    let first = late.replacen(&search, &format!(r#"{{"resourceType":"Bundle",{}"#, &rest[1..]), 1);
+    assert_ne!(first, late);
+    for body in [first, late] {
+        let r = h.post(PV, body).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let cards = check_response(&r.json());
+        let topics = topics(&cards);
+        // The ferritin of the first page, the antihistamine of the second.
+        assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
+        assert!(topics.contains(&"drug-sedating-antihistamine"), "{topics:?}");
+    }
+    let requests = log.requests.lock().unwrap().clone();
+    let pages: Vec<_> = requests.iter().filter(|(u, _)| u == "/fhir/page2").collect();
+    assert_eq!(pages.len(), 2, "{requests:?}");
+    assert!(pages.iter().all(|(_, auth)| auth.as_deref() == Some("Bearer tok-Zq96")));
+}
+
 #[tokio::test]
 async fn fhir_servers_off_the_allow_list_are_never_called_and_slow_ones_time_out() {
     let (base, log) = stub_fhir(vec![patient(), rls_condition()], Duration::ZERO).await;
