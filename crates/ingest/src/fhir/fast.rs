@@ -359,9 +359,7 @@ impl<'t> Collector<'t> {
             None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
             Some("Bundle") if open_bundle => {
                 let bundle: BundleEntries<'t> = serde_json::from_str(text)?;
-                // The entries borrow from `text`, which lives for 't.
-                let entries = bundle.entry;
-                self.entries(&entries, path)?;
+                self.entries(&bundle.entry, path)?;
             }
             Some(t) => {
                 c.read += 1;
