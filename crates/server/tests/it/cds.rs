@@ -47,6 +47,16 @@ fn topics(cards: &[Value]) -> Vec<&str> {
     cards.iter().map(|c| c["source"]["topic"]["code"].as_str().unwrap()).collect()
 }
 
+/// Asserts a valid 200 answer with the cards that a low ferritin on the first page of the
+/// Observation search and the antihistamine on its second page give.
+fn assert_both_pages_read(r: &Reply) {
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cards = check_response(&r.json());
+    let topics = topics(&cards);
+    assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
+    assert!(topics.contains(&"drug-sedating-antihistamine"), "{topics:?}");
+}
+
 fn rls_prefetch(observations: &[Value], meds: &[Value]) -> Value {
     prefetch(&[rls_condition()], observations, meds)
 }
@@ -355,13 +365,8 @@ async fn missing_prefetch_is_fetched_from_the_fhir_server_page_by_page() {
         // The client prefetched only the patient.
         "prefetch": {"patient": patient()}
     });
-    let r = h.post_json(PV, &req).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let cards = check_response(&r.json());
-    let topics = topics(&cards);
-    assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
-    // The antihistamine came from the second page of the Observation search.
-    assert!(topics.contains(&"drug-sedating-antihistamine"), "{topics:?}");
+    // The antihistamine comes from the second page of the Observation search.
+    assert_both_pages_read(&h.post_json(PV, &req).await);
     let requests = log.requests.lock().unwrap().clone();
     assert!(requests.iter().all(|(_, auth)| auth.as_deref() == Some("Bearer tok-Zq94")));
     let uris: Vec<&str> = requests.iter().map(|(u, _)| u.as_str()).collect();
@@ -426,13 +431,7 @@ async fn a_prefetched_search_is_completed_page_by_page() {
     let first = late.replacen(&search, &format!(r#"{{"resourceType":"Bundle",{}"#, &rest[1..]), 1);
     assert_ne!(first, late);
     for body in [first, late] {
-        let r = h.post(PV, body).await;
-        assert_eq!(r.status, 200, "{}", r.text());
-        let cards = check_response(&r.json());
-        let topics = topics(&cards);
-        // The ferritin of the first page, the antihistamine of the second.
-        assert!(topics.contains(&"iron-deficiency"), "{topics:?}");
-        assert!(topics.contains(&"drug-sedating-antihistamine"), "{topics:?}");
+        assert_both_pages_read(&h.post(PV, body).await);
     }
     let requests = log.requests.lock().unwrap().clone();
     let pages: Vec<_> = requests.iter().filter(|(u, _)| u == "/fhir/page2").collect();
