@@ -332,7 +332,7 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
         Status::Present
     } else if possible == Some(Tri::Met) {
         if let Some(p) = &rule.possible
-            && ctx.explain
+            && ctx.why_not
         {
             decided(p, outcomes, idx);
             collect_evidence(ctx, cause, idx, &mut evidence);
@@ -342,14 +342,14 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
         Status::Possible
     } else if absent == Some(Tri::Met) {
         if let Some(a) = &rule.absent
-            && ctx.explain
+            && ctx.why_not
         {
             decided(a, outcomes, idx);
             collect_evidence(ctx, cause, idx, &mut evidence);
         }
         Status::Absent
     } else if present == Tri::NotMet && possible != Some(Tri::Unknown) {
-        if ctx.explain {
+        if ctx.why_not {
             decided(&rule.present, outcomes, idx);
             collect_evidence(ctx, cause, idx, &mut evidence);
             if let Some(p) = &rule.possible {
@@ -359,7 +359,7 @@ fn evaluate<'k>(ctx: &Ctx<'_>, cause: &'k Cause, scratch: &mut Scratch<'k>) -> E
         }
         Status::Absent
     } else {
-        if ctx.explain {
+        if ctx.why_not {
             idx.clear();
             leaves(&rule.present, idx);
             if let Some(p) = &rule.possible {
@@ -434,7 +434,11 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             strength: cause.strength,
             evidence: ev.evidence,
             missing,
-            advice: if ctx.explain { cause.advice.clone() } else { String::new() },
+            advice: if ctx.explain && (ev.status == Status::Present || ctx.why_not) {
+                cause.advice.clone()
+            } else {
+                String::new()
+            },
             references: if ctx.sources { cause.references.clone() } else { Vec::new() },
             seed: if ctx.sources { cause.seed.clone() } else { Vec::new() },
             alternatives: ev.alternatives,

@@ -21,6 +21,8 @@ pub(crate) struct Ctx<'a> {
     pub follow_up: bool,
     /// Whether findings list their references and seed claims.
     pub sources: bool,
+    /// Whether findings that are not present are explained too (see `AssessOptions::why_not`).
+    pub why_not: bool,
     /// Lab results by analyte, newest first.
     labs: Vec<&'a LabResult>,
     /// Drug classes of the medicines current at as-of, and condition sets of the conditions
@@ -92,6 +94,7 @@ impl<'a> Ctx<'a> {
             explain: true,
             follow_up: true,
             sources: true,
+            why_not: true,
             labs,
             classes_now,
             sets_on_record,

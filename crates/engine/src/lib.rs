@@ -30,11 +30,15 @@ pub struct AssessOptions {
     /// With `explain`, list each finding's references and seed claims (a report shows them;
     /// a CDS card links to the cause's page instead).
     pub sources: bool,
+    /// With `explain`, explain the findings that are not present too: the evidence that ruled
+    /// a cause out or left it open, and its advice. A report shows why; a CDS card speaks only
+    /// of present causes, whose evidence and advice are the same either way.
+    pub why_not: bool,
 }
 
 impl Default for AssessOptions {
     fn default() -> AssessOptions {
-        AssessOptions { explain: true, follow_up: true, sources: true }
+        AssessOptions { explain: true, follow_up: true, sources: true, why_not: true }
     }
 }
 
@@ -42,14 +46,14 @@ impl AssessOptions {
     /// What a population screen needs: statuses, classification, diagnosis and work-up only.
     #[must_use]
     pub fn screen() -> AssessOptions {
-        AssessOptions { explain: false, follow_up: false, sources: false }
+        AssessOptions { explain: false, follow_up: false, sources: false, why_not: false }
     }
 
-    /// What CDS cards show: statuses, evidence and advice, work-up; no follow-up questions and
-    /// no reference lists (a card links to the cause's page).
+    /// What CDS cards show: statuses, the evidence and advice of present findings, work-up; no
+    /// follow-up questions and no reference lists (a card links to the cause's page).
     #[must_use]
     pub fn cards() -> AssessOptions {
-        AssessOptions { explain: true, follow_up: false, sources: false }
+        AssessOptions { explain: true, follow_up: false, sources: false, why_not: false }
     }
 }
 
@@ -72,5 +76,6 @@ pub fn assess_with(
     ctx.explain = opts.explain;
     ctx.follow_up = opts.follow_up;
     ctx.sources = opts.explain && opts.sources;
+    ctx.why_not = opts.explain && opts.why_not;
     assessment::build(&ctx)
 }

@@ -355,7 +355,7 @@ proptest! {
     fn assessment_without_explanation_has_the_same_outline((as_of, rec) in as_of().prop_flat_map(|d| (Just(d), record(d, true)))) {
         let kb = kb();
         let full = assess(kb, &rec, as_of);
-        let lite = restless_engine::assess_with(kb, &rec, as_of, restless_engine::AssessOptions { explain: false, follow_up: true, sources: false });
+        let lite = restless_engine::assess_with(kb, &rec, as_of, restless_engine::AssessOptions { explain: false, follow_up: true, sources: false, why_not: false });
         prop_assert_eq!(outline(&full), outline(&lite));
         prop_assert_eq!(full.diagnosis.recorded.len(), lite.diagnosis.recorded.len());
         prop_assert!(lite.findings.iter().all(|f| f.evidence.is_empty() && f.advice.is_empty()));
@@ -372,14 +372,22 @@ proptest! {
         prop_assert_eq!(without_follow_up(&full), outline(&screen));
         prop_assert!(screen.questions.is_empty());
         prop_assert_eq!(&full.workup, &screen.workup);
-        // A card's: the full evidence and advice, without follow-up or reference lists.
+        // A card's: the full evidence and advice of present findings (and none for the
+        // others), the diagnosis's, without follow-up or reference lists.
         let cards = restless_engine::assess_with(kb, &rec, as_of, restless_engine::AssessOptions::cards());
         prop_assert_eq!(without_follow_up(&full), without_follow_up(&cards));
         prop_assert!(cards.questions.is_empty());
         for (f, c) in full.findings.iter().zip(&cards.findings) {
-            prop_assert_eq!((&f.evidence, &f.advice, &f.alternatives), (&c.evidence, &c.advice, &c.alternatives));
+            if f.status == Status::Present {
+                prop_assert_eq!((&f.evidence, &f.advice), (&c.evidence, &c.advice));
+            } else {
+                prop_assert!(c.evidence.is_empty() && c.advice.is_empty(), "{} explained", c.cause);
+            }
+            prop_assert_eq!(&f.alternatives, &c.alternatives);
             prop_assert!(c.references.is_empty() && c.seed.is_empty() && c.missing.is_empty());
         }
+        prop_assert_eq!(&full.diagnosis.criteria, &cards.diagnosis.criteria);
+        prop_assert_eq!(&full.diagnosis.recorded, &cards.diagnosis.recorded);
     }
 
     #[test]
