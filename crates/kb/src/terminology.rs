@@ -568,7 +568,7 @@ impl Terminology {
     /// `tylenol_pm`), ignoring dose, form and case, and correcting one edit in names of six to
     /// eight letters and two in longer ones when exactly one name is that close.
     ///
-    /// In RxNorm's branded form "Generic 25 MG Oral Tablet [Brand]", the generic part names the
+    /// In RxNorm's branded form "Generic 25 MG Oral Tablet \[Brand\]", the generic part names the
     /// ingredients exactly; the bracketed brand is read only when the generic part names none
     /// (a brand family such as "Dimetapp" covers products of different ingredients).
     #[must_use]

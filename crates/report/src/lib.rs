@@ -1,4 +1,4 @@
-//! Renderers: an [`Assessment`](restless_engine::Assessment) as text for a person at a terminal,
+//! Renderers: an [`restless_engine::Assessment`] as text for a person at a terminal,
 //! or as the versioned JSON report (`json::v1`, the external contract).
 //!
 //! Renderers are deterministic: the same assessment gives the same bytes.

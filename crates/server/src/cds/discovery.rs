@@ -1,7 +1,7 @@
 //! `GET /cds-services`: the three services and the prefetch templates their rules need — the
 //! Patient, every Condition, current MedicationRequests and MedicationStatements, the
 //! Observations carrying a LOINC code the knowledge base knows (labs and coded answers), and
-//! FamilyMemberHistory. The same templates drive [`super::fetch`] when a client sends no
+//! FamilyMemberHistory. The same templates drive the fetch (`cds::fetch`) when a client sends no
 //! prefetch.
 
 use axum::Json;
