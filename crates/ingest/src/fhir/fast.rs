@@ -13,7 +13,6 @@ use restless_kb::Kb;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use smallvec::SmallVec;
 
 use crate::lenient::{Lenient, Shape, Str, borrowed_str};
 use crate::{IngestError, Ingested};
@@ -795,7 +794,7 @@ struct Coding<'a> {
 #[derive(Deserialize)]
 struct Concept<'a> {
     #[serde(borrow, default)]
-    coding: Option<SmallVec<[Coding<'a>; 2]>>,
+    coding: Option<Vec<Coding<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -913,7 +912,7 @@ pub fn simple_observation_with<'t>(
     }
     let t = kb.terminology();
     let codings = o.code.and_then(|c| c.coding).unwrap_or_default();
-    let loincs: SmallVec<[&str; 2]> = codings
+    let loincs: Vec<&str> = codings
         .iter()
         .filter(|c| {
             c.system
@@ -1043,7 +1042,7 @@ pub fn simple_observation_with<'t>(
 #[derive(Deserialize)]
 struct ConceptText<'a> {
     #[serde(borrow, default)]
-    coding: Option<SmallVec<[CodingDisplay<'a>; 2]>>,
+    coding: Option<Vec<CodingDisplay<'a>>>,
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
     text: Option<Cow<'a, str>>,
     /// A lone coding written in place of the concept (read leniently by the general reader).
@@ -1304,7 +1303,7 @@ struct SimpleRequest<'a> {
     #[serde(borrow, default)]
     category: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    dosage_instruction: Option<SmallVec<[Dosage<'a>; 1]>>,
+    dosage_instruction: Option<Vec<Dosage<'a>>>,
     #[serde(default)]
     medication_reference: Option<serde::de::IgnoredAny>,
     #[serde(default)]
