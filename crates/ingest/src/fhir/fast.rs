@@ -539,12 +539,18 @@ impl Piece<'_> {
             },
             _ => return None,
         };
-        links.as_array()?.iter().find_map(|l| {
-            (l.get("relation").and_then(Value::as_str) == Some("next"))
-                .then(|| l.get("url").and_then(Value::as_str).map(str::to_owned))
-                .flatten()
-        })
+        next_page(&links)
     }
+}
+
+/// The URL of the `next` link in a Bundle's `link` list (a search result with more pages).
+#[must_use]
+pub fn next_page(links: &Value) -> Option<String> {
+    links.as_array()?.iter().find_map(|l| {
+        (l.get("relation").and_then(Value::as_str) == Some("next"))
+            .then(|| l.get("url").and_then(Value::as_str).map(str::to_owned))
+            .flatten()
+    })
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Piece<'a> {

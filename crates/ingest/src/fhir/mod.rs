@@ -14,7 +14,7 @@ mod value;
 
 pub use fast::{
     Collected, Collector, FastCondition, FastLab, FastMedication, LoincFilter, Piece,
-    SimpleCondition, SimpleMedication, SimpleOutcome, read_text, simple_condition,
+    SimpleCondition, SimpleMedication, SimpleOutcome, next_page, read_text, simple_condition,
     simple_medication_request, simple_observation, simple_observation_with, slim_resource,
 };
 

@@ -87,25 +87,33 @@ async fn get(state: &AppState, url: &str, authorization: &str) -> Result<Value, 
     serde_json::from_slice(&body).map_err(|_| "body is not JSON".to_owned())
 }
 
-fn next_link(bundle: &Value) -> Option<String> {
-    bundle.get("link")?.as_array()?.iter().find_map(|l| {
-        (l.get("relation").and_then(Value::as_str) == Some("next"))
-            .then(|| l.get("url").and_then(Value::as_str).map(str::to_owned))
-            .flatten()
-    })
+/// Where reading a search result starts.
+enum Start {
+    /// Its first page, fetched.
+    Page(Value),
+    /// The URL of its second page (the first came as prefetch).
+    Next(String),
 }
 
-/// The resources of the further pages of a search result, from the URL of its second page.
+fn next_link(bundle: &Value) -> Option<String> {
+    restless_ingest::fhir::next_page(bundle.get("link")?)
+}
+
+/// The resources of a search result from `start` on, following its further pages.
 async fn follow(
     state: AppState,
     key: String,
-    next: Option<String>,
+    start: Start,
     server: String,
     authorization: String,
 ) -> (String, Vec<Value>) {
     let mut notes = Vec::new();
-    let mut out = Vec::new();
-    let mut next = next;
+    let (mut out, mut next) = match start {
+        Start::Page(first) => {
+            (resources_of(&first, &format!("/prefetch/{key}"), &mut notes), next_link(&first))
+        }
+        Start::Next(url) => (Vec::new(), Some(url)),
+    };
     let mut pages = 1;
     while let Some(url) = next.take() {
         if pages >= state.config().limits.fhir_max_pages {
@@ -153,16 +161,7 @@ pub(crate) async fn fetch(
         set.spawn(async move {
             match get(&state, &url, &authorization).await {
                 Ok(first) => {
-                    let path = format!("/prefetch/{key}");
-                    let mut notes = Vec::new();
-                    let mut found = resources_of(&first, &path, &mut notes);
-                    for n in notes {
-                        tracing::warn!(note = %n, "CDS request: fetched data read leniently");
-                    }
-                    let next = next_link(&first);
-                    let (key, more) = follow(state, key, next, server, authorization).await;
-                    found.extend(more);
-                    Some((key, found))
+                    Some(follow(state, key, Start::Page(first), server, authorization).await)
                 }
                 Err(why) => {
                     tracing::warn!(prefetch = %key, reason = %why, "prefetch not fetched");
@@ -174,7 +173,8 @@ pub(crate) async fn fetch(
     for (key, next) in paged {
         let (state, server, authorization) =
             (state.clone(), t.server.clone(), t.authorization.clone());
-        set.spawn(async move { Some(follow(state, key, Some(next), server, authorization).await) });
+        let start = Start::Next(next);
+        set.spawn(async move { Some(follow(state, key, start, server, authorization).await) });
     }
     let mut out = Vec::new();
     while let Some(done) = set.join_next().await {
