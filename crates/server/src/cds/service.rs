@@ -287,12 +287,12 @@ async fn gather(
     Ok(read_collected(collector, resources, state.kb(), as_of).unwrap_or_default())
 }
 
-/// The assessment cards are made from: evidence and advice, no follow-up questions or
-/// reference lists (cards link to the cause's page for those).
+/// The assessment cards are made from: evidence and advice of present findings, no follow-up
+/// questions or reference lists (cards link to the cause's page for those).
 fn assess(
     kb: &restless_kb::Kb,
-    record: &restless_facts::PatientRecord,
-    as_of: restless_facts::Date,
+    record: &PatientRecord,
+    as_of: Date,
 ) -> restless_engine::Assessment {
     restless_engine::assess_with(kb, record, as_of, restless_engine::AssessOptions::cards())
 }
