@@ -292,17 +292,9 @@ impl<'t> Collector<'t> {
             PieceKind::Null => Ok(()),
             PieceKind::Bundle { entries, .. } => self.entries(entries, At::Root(path)),
             PieceKind::Object(text) => self.one(text, At::Root(path), true),
-            PieceKind::Array(items) => {
-                self.stats.notes.push(format!(
-                    "{path}: an array where a Bundle was expected; read as resources"
-                ));
-                for (i, item) in items.iter().enumerate() {
-                    self.one(item.get(), At::Item(&At::Root(path), i), true)?;
-                }
-                Ok(())
-            }
+            PieceKind::Array(items) => self.items(items, path),
             PieceKind::Other => {
-                self.stats.notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
+                self.not_fhir(path);
                 Ok(())
             }
         }
@@ -316,20 +308,30 @@ impl<'t> Collector<'t> {
         let trimmed = text.trim_start();
         if trimmed.starts_with('[') {
             let items: Vec<&RawValue> = serde_json::from_str(text)?;
-            self.stats
-                .notes
-                .push(format!("{path}: an array where a Bundle was expected; read as resources"));
-            for (i, item) in items.iter().enumerate() {
-                self.one(item.get(), At::Item(&At::Root(path), i), true)?;
-            }
+            self.items(&items, path)?;
         } else if trimmed.starts_with('{') {
             self.one(text, At::Root(path), true)?;
         } else if trimmed != "null" {
             // Validates the text, so that only JSON reaches here.
             serde_json::from_str::<serde::de::IgnoredAny>(text)?;
-            self.stats.notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
+            self.not_fhir(path);
         }
         Ok(())
+    }
+
+    /// A list where a Bundle was expected: each item read as a resource or Bundle.
+    fn items(&mut self, items: &[&'t RawValue], path: &str) -> Result<(), serde_json::Error> {
+        self.stats
+            .notes
+            .push(format!("{path}: an array where a Bundle was expected; read as resources"));
+        for (i, item) in items.iter().enumerate() {
+            self.one(item.get(), At::Item(&At::Root(path), i), true)?;
+        }
+        Ok(())
+    }
+
+    fn not_fhir(&mut self, path: &str) {
+        self.stats.notes.push(format!("{path}: neither a resource nor a Bundle; ignored"));
     }
 
     fn one(
