@@ -9,6 +9,10 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
+/// The allocator of the `restless` binary (`src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A one-person Bundle of at least 5 MB, made from the largest Synthea bundle of the shared
 /// corpora by repeating its Observations (with new ids) and its MedicationRequests.
 fn five_mb_bundle() -> String {

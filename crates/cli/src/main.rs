@@ -16,6 +16,10 @@ use restless_report::Report;
 
 mod screen;
 
+/// jemalloc rather than the system allocator (see `docs/benchmarks.md`, session 5).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "restless",

@@ -15,6 +15,10 @@ use restless_kb::Kb;
 use restless_server::{AppState, ServeConfig, router};
 use tower::ServiceExt;
 
+/// The allocator of the `restless` binary, so that a call costs here what it costs there.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn body(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/serve.d").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
