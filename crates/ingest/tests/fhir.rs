@@ -1647,9 +1647,10 @@ fn collect_resources_keeps_what_the_mapper_uses_and_counts_the_rest() {
 /// What a collector made of its input, the parts `add` and `add_piece` must agree on (a
 /// resource's own text may differ: a piece rebuilds an object it had to open).
 fn collected(c: restless_ingest::fhir::Collector<'_>) -> String {
-    let labs: Vec<_> = c.labs.iter().map(|l| (&l.subject, &l.lab)).collect();
-    let meds: Vec<_> = c.medications.iter().map(|m| (&m.subject, &m.fact)).collect();
-    let conditions: Vec<_> = c.conditions.iter().map(|m| (&m.subject, &m.fact)).collect();
+    let labs: Vec<_> = c.labs.iter().map(|l| (&l.subject, &l.lab, l.text.get())).collect();
+    let meds: Vec<_> = c.medications.iter().map(|m| (&m.subject, &m.fact, m.text.get())).collect();
+    let conditions: Vec<_> =
+        c.conditions.iter().map(|m| (&m.subject, &m.fact, m.text.get())).collect();
     format!("{:?}\n{labs:?}\n{meds:?}\n{conditions:?}\n{:?}", c.resources, c.stats)
 }
 
@@ -1663,12 +1664,59 @@ fn type_first(v: &Value) -> String {
     format!(r#"{{"resourceType":{kind}{sep}{}"#, &rest[1..])
 }
 
-/// A prefetch value split while the request is read (`Piece`) gives the collector what its
-/// text gives it: the same resources, typed results, counts and notes; on the Synthea bundles
-/// of the shared corpora and on odd shapes.
+/// A JSON text with `resourceType` first in every object that has one, at any depth; pretty
+/// printed with `indent` spaces (0: compact).
+fn types_first(v: &Value, indent: usize) -> String {
+    fn write(v: &Value, indent: usize, depth: usize, out: &mut String) {
+        let (nl, pad, pad_in) = if indent == 0 {
+            (String::new(), String::new(), String::new())
+        } else {
+            ("\n".to_owned(), " ".repeat(indent * depth), " ".repeat(indent * (depth + 1)))
+        };
+        match v {
+            Value::Object(o) if !o.is_empty() => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort_by_key(|k| *k != "resourceType");
+                out.push('{');
+                for (n, k) in keys.into_iter().enumerate() {
+                    out.push_str(if n == 0 { "" } else { "," });
+                    out.push_str(&nl);
+                    out.push_str(&pad_in);
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push_str(if indent == 0 { ":" } else { ": " });
+                    write(&o[k], indent, depth + 1, out);
+                }
+                out.push_str(&nl);
+                out.push_str(&pad);
+                out.push('}');
+            }
+            Value::Array(a) if !a.is_empty() => {
+                out.push('[');
+                for (n, x) in a.iter().enumerate() {
+                    out.push_str(if n == 0 { "" } else { "," });
+                    out.push_str(&nl);
+                    out.push_str(&pad_in);
+                    write(x, indent, depth + 1, out);
+                }
+                out.push_str(&nl);
+                out.push_str(&pad);
+                out.push(']');
+            }
+            v => out.push_str(&v.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(v, indent, 0, &mut out);
+    out
+}
+
+/// A prefetch value split while the request is read (`Piece`, typed resources parsed in the
+/// same pass; `PlainPiece`) gives the collector what its text gives it: the same resources,
+/// typed results (and their texts), counts and notes; on the Synthea bundles of the shared
+/// corpora and on odd shapes.
 #[test]
 fn a_piece_is_collected_as_its_text_is() {
-    use restless_ingest::fhir::{Collector, LoincFilter, Piece};
+    use restless_ingest::fhir::{Collector, LoincFilter, Piece, PlainPiece};
     let filter = LoincFilter::new(kb());
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpora/smart-generated-sample-data-r4-synthea");
@@ -1692,7 +1740,60 @@ fn a_piece_is_collected_as_its_text_is() {
     ];
     let mut searchset = bundle("searchset", entries.clone());
     searchset["link"] = json!([{"relation": "self", "url": "x"}]);
+    // Resources as FHIR servers write them (resourceType first), for the typed paths of the
+    // document's own pass, and what those paths leave to the text.
+    let hemoglobin = crate::lab("h1", "718-7", "Hemoglobin", json!(10), "g/dL", "2026-10-01");
+    let panel = with(
+        crate::lab("bp", "85354-9", "Blood pressure panel", json!(1), "1", "2026-10-01"),
+        "component",
+        json!([{"code": {"coding": [coding(LOINC, "2276-4", "Ferritin")]}, "valueQuantity": {"value": 3}}]),
+    );
+    let early = bundle(
+        "searchset",
+        vec![
+            woman(),
+            lab.clone(),
+            hemoglobin,
+            crate::lab("hr", "8867-4", "Heart rate", json!(70), "/min", "2026-10-01"),
+            panel,
+            ferritin("f2", json!(12), "ng/mL", "2027-10-01"),
+            with(ferritin("f3", json!(12), "ng/mL", "2026-10-01"), "status", json!("cancelled")),
+            without(ferritin("f4", json!(12), "ng/mL", "2026-10-01"), "id"),
+            with(
+                ferritin("f5", json!(12), "ng/mL", "2026-10-01"),
+                "subject",
+                json!({"reference": "Patient/p2"}),
+            ),
+            coded_condition("c1", ICD10CM, "E11.9", "Type 2 diabetes"),
+            coded_condition("c2", ICD10CM, "G25.81", "Restless legs syndrome"),
+            coded_condition("c3", ICD10CM, "Z00.00", "General exam"),
+            without(coded_condition("c4", ICD10CM, "N18.4", "CKD stage 4"), "id"),
+            request("m1", paxil()),
+            without(request("m2", paxil()), "id"),
+            with(
+                request("m3", paxil()),
+                "medicationReference",
+                json!({"reference": "Medication/x"}),
+            ),
+            json!({"resourceType": "Encounter", "id": "e1"}),
+            json!({"resourceType": "Bundle", "entry": [{"resource": man()}]}),
+        ],
+    );
+    let mut early_odd = early.clone();
+    early_odd["entry"].as_array_mut().unwrap().extend([
+        json!({"resource": {}}),
+        json!({"resource": {"id": "x", "resourceType": "Observation"}}),
+        json!({"resource": 7}),
+    ]);
     let odd = [
+        types_first(&early, 0),
+        types_first(&early, 2),
+        types_first(&early_odd, 1),
+        // Shapes the typed paths do not take, and a key written with escapes: only a
+        // `PlainPiece` reads these.
+        types_first(&bundle("searchset", vec![with(lab.clone(), "subject", json!("Patient/p1"))]), 0),
+        types_first(&bundle("searchset", vec![with(lab.clone(), "id", json!(7))]), 0),
+        types_first(&bundle("collection", vec![woman()]), 0).replace(r#"{"resourceType":"Patient""#, r#"{"resource\u0054ype":"Patient""#),
         type_first(&searchset),
         type_first(&bundle("collection", vec![])),
         searchset.to_string(),
@@ -1715,21 +1816,31 @@ fn a_piece_is_collected_as_its_text_is() {
         "[]".to_owned(),
     ];
     texts.extend(odd);
+    let mut plain_only = Vec::new();
     for (i, text) in texts.iter().enumerate() {
-        for typed in [false, true] {
-            let piece: Piece<'_> = serde_json::from_str(text).unwrap();
-            // Synthea writes resourceType first: its Bundles are opened, not kept as text.
-            assert!(i >= synthea || piece.object_text().is_none(), "input {i}");
-            let (mut a, mut b) = (Collector::new(&filter), Collector::new(&filter));
-            if typed {
-                a = a.typed(kb(), as_of());
-                b = b.typed(kb(), as_of());
+        let early = serde_json::from_str::<Piece<'_>>(text).ok();
+        let plain = serde_json::from_str::<PlainPiece<'_>>(text).unwrap().0;
+        // Synthea writes resourceType first: its Bundles are opened, not kept as text.
+        assert!(i >= synthea || plain.object_text().is_none(), "input {i}");
+        if early.is_none() {
+            plain_only.push(i - synthea);
+        }
+        for piece in early.iter().chain([&plain]) {
+            for typed in [false, true] {
+                let (mut a, mut b) = (Collector::new(&filter), Collector::new(&filter));
+                if typed {
+                    a = a.typed(kb(), as_of());
+                    b = b.typed(kb(), as_of());
+                }
+                a.add(text, "/prefetch/k").unwrap();
+                b.add_piece(piece, text, "/prefetch/k").unwrap();
+                assert_eq!(collected(a), collected(b), "input {i}, typed {typed}");
             }
-            a.add(text, "/prefetch/k").unwrap();
-            b.add_piece(&piece, "/prefetch/k").unwrap();
-            assert_eq!(collected(a), collected(b), "input {i}, typed {typed}");
         }
     }
+    // Every Synthea bundle is read in one pass; only the three shapes meant for it need the
+    // plain reading.
+    assert_eq!(plain_only, [3, 4, 5]);
     // Only `null` is null; only an opened Bundle has a next page.
     let null: Piece<'_> = serde_json::from_str("null").unwrap();
     assert!(null.is_null());
@@ -1766,7 +1877,7 @@ fn a_piece_reads_the_first_of_two_entry_lists() {
     );
     let piece: Piece<'_> = serde_json::from_str(&text).unwrap();
     let mut c = Collector::new(&filter);
-    c.add_piece(&piece, "/p").unwrap();
+    c.add_piece(&piece, &text, "/p").unwrap();
     assert_eq!(c.resources.len(), 1);
     assert!(Collector::new(&filter).add(&text, "/p").is_err());
 }

@@ -80,7 +80,7 @@ pub(crate) fn is_relevant_type(t: &str) -> bool {
     super::map::gives_facts(t) || matches!(t, "Patient" | "Medication" | "Bundle")
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Head<'a> {
     #[serde(rename = "resourceType", borrow, default, deserialize_with = "borrowed_str")]
     resource_type: Option<Cow<'a, str>>,
@@ -92,7 +92,7 @@ struct Head<'a> {
     entry: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Entry<'a> {
     #[serde(rename = "fullUrl", borrow, default)]
     full_url: Option<&'a RawValue>,
@@ -100,7 +100,7 @@ struct Entry<'a> {
     resource: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct TypeOnly<'a> {
     #[serde(rename = "resourceType", borrow, default, deserialize_with = "borrowed_str")]
     resource_type: Option<Cow<'a, str>>,
@@ -206,7 +206,7 @@ pub struct FastLab<'t> {
     /// The result, named `Observation/{id}` as the general reader names it.
     pub lab: restless_facts::LabResult,
     /// The resource's text, for the general reader when the subject must be judged by it.
-    pub text: &'t str,
+    pub text: ResourceText<'t>,
 }
 
 /// A MedicationRequest read by the typed fast path.
@@ -218,7 +218,7 @@ pub struct FastMedication<'t> {
     /// skip the order (it still puts a medication list on record).
     pub fact: Option<restless_facts::MedicationFact>,
     /// The resource's text, for the general reader when the subject must be judged by it.
-    pub text: &'t str,
+    pub text: ResourceText<'t>,
 }
 
 /// A Condition read by the typed fast path: a problem list on record, and the condition when
@@ -231,7 +231,7 @@ pub struct FastCondition<'t> {
     /// call it irrelevant.
     pub fact: Option<restless_facts::ConditionFact>,
     /// The resource's text, for the general reader when the subject must be judged by it.
-    pub text: &'t str,
+    pub text: ResourceText<'t>,
 }
 
 /// Gathers the resources restless may use from pieces of FHIR JSON text (each a Bundle, a
@@ -283,14 +283,25 @@ impl<'t> Collector<'t> {
     }
 
     /// Adds a piece of FHIR JSON already split while the document around it was read (see
-    /// [`Piece`]); `path` names it in notes. The same as [`Collector::add`] on its text.
+    /// [`Piece`]); `source` is that document's text, `path` names the piece in notes. The same
+    /// as [`Collector::add`] on the piece's text.
     ///
     /// # Errors
-    /// A resource's text is not JSON (it always is when the piece was read from JSON).
-    pub fn add_piece(&mut self, piece: &'t Piece<'t>, path: &str) -> Result<(), serde_json::Error> {
+    /// A resource's text is not JSON (it always is when the piece was read from JSON), or a
+    /// resource read early cannot be found in `source` (it always can when the piece was read
+    /// from `source`).
+    pub fn add_piece(
+        &mut self,
+        piece: &'t Piece<'t>,
+        source: &'t str,
+        path: &str,
+    ) -> Result<(), serde_json::Error> {
         match &piece.0 {
             PieceKind::Null => Ok(()),
             PieceKind::Bundle { entries, .. } => self.entries(entries, At::Root(path)),
+            PieceKind::EarlyBundle { entries, .. } => {
+                self.early_entries(entries, source, At::Root(path))
+            }
             PieceKind::Object(text) => self.one(text, At::Root(path), true),
             PieceKind::Array(items) => self.items(items, path),
             PieceKind::Other => {
@@ -384,6 +395,7 @@ impl<'t> Collector<'t> {
                     // Without an id the general reader names it by its place: leave it to it.
                     if fact.as_ref().is_none_or(|m| !m.source.source.is_empty()) {
                         let subject = subject.map(Cow::into_owned);
+                        let text = ResourceText(TextAt::Text(text));
                         self.medications.push(FastMedication { subject, fact, text });
                         return Ok(());
                     }
@@ -397,6 +409,7 @@ impl<'t> Collector<'t> {
                         SimpleCondition::Skipped(_) | SimpleCondition::Irrelevant(_) => None,
                     };
                     let subject = subject.map(Cow::into_owned);
+                    let text = ResourceText(TextAt::Text(text));
                     self.conditions.push(FastCondition { subject, fact, text });
                     return Ok(());
                 }
@@ -407,6 +420,7 @@ impl<'t> Collector<'t> {
                     match outcome {
                         SimpleOutcome::Lab(lab) if !lab.source.source.is_empty() => {
                             let subject = subject.map(Cow::into_owned);
+                            let text = ResourceText(TextAt::Text(text));
                             self.labs.push(FastLab { subject, lab, text });
                             return Ok(());
                         }
@@ -425,16 +439,131 @@ impl<'t> Collector<'t> {
                         SimpleOutcome::Lab(_) | SimpleOutcome::Answer(..) => {}
                     }
                 }
-                match slim_resource(text.as_bytes()) {
-                    Ok(v) => self.resources.push(v),
-                    Err(e) if e.is_data() => {
-                        self.stats.notes.push(format!("{path}: not readable; skipped"));
+                self.slim(text, path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A relevant resource for the general reader, parsed slim.
+    fn slim(&mut self, text: &str, path: At<'_>) -> Result<(), serde_json::Error> {
+        match slim_resource(text.as_bytes()) {
+            Ok(v) => self.resources.push(v),
+            Err(e) if e.is_data() => {
+                self.stats.notes.push(format!("{path}: not readable; skipped"));
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// The resources of a Bundle read by [`Piece`], as [`Collector::entries`] reads them from
+    /// text.
+    fn early_entries(
+        &mut self,
+        entry: &'t Shape<EarlyEntries<'t>>,
+        source: &'t str,
+        path: At<'_>,
+    ) -> Result<(), serde_json::Error> {
+        match entry {
+            Shape::Absent => {}
+            Shape::Other => self.stats.notes.push(format!("{path}/entry: not an array; ignored")),
+            Shape::Is(EarlyEntries(entries)) => {
+                for (i, e) in entries.iter().enumerate() {
+                    let at = At::EntryResource(&path, i);
+                    match e {
+                        Shape::Is(EarlyEntry(Some(EarlyValue::Resource(r)))) => {
+                            self.early(r, source, at)?;
+                        }
+                        Shape::Is(EarlyEntry(Some(EarlyValue::Empty))) => {
+                            self.one("{}", at, false)?
+                        }
+                        _ => self
+                            .stats
+                            .notes
+                            .push(format!("{path}/entry/{i}: no resource object; skipped")),
                     }
-                    Err(e) => return Err(e),
                 }
             }
         }
         Ok(())
+    }
+
+    /// One resource met in the document's own pass: what [`Collector::one`] does with its
+    /// text, without parsing it again when a typed path read it.
+    fn early(
+        &mut self,
+        r: &'t EarlyResource<'t>,
+        source: &'t str,
+        path: At<'_>,
+    ) -> Result<(), serde_json::Error> {
+        let lazy = ResourceText(TextAt::Key { source, first_key: r.first_key });
+        let text = || {
+            lazy.get().ok_or_else(|| {
+                serde::de::Error::custom("a resource could not be found again in its document")
+            })
+        };
+        let Some((kb, as_of)) = self.typed else {
+            return self.one(text()?, path, false);
+        };
+        match &r.read {
+            Early::Later => return self.one(text()?, path, false),
+            Early::Observation(o) => {
+                // `one` reads an Observation only when a LOINC code in use is written in it. A
+                // code of `code.coding` settles it; otherwise the text is searched.
+                let codings = o.code.as_ref().and_then(|c| c.coding.as_deref()).unwrap_or_default();
+                let sure = codings.iter().any(|c| {
+                    matches!(&c.code, Some(Cow::Borrowed(code)) if self.filter.codes.contains(code.as_bytes()))
+                });
+                if !sure {
+                    return self.one(text()?, path, false);
+                }
+                self.stats.read += 1;
+                match observation_outcome(o, kb, as_of, true) {
+                    Some((subject, SimpleOutcome::Lab(lab))) if !lab.source.source.is_empty() => {
+                        let subject = subject.map(Cow::into_owned);
+                        self.labs.push(FastLab { subject, lab, text: lazy });
+                        return Ok(());
+                    }
+                    Some((_, SimpleOutcome::Skipped(_))) => {
+                        self.stats.skipped += 1;
+                        return Ok(());
+                    }
+                    Some((_, SimpleOutcome::Irrelevant(_))) => {
+                        self.stats.irrelevant += 1;
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+            Early::Condition(c) => {
+                self.stats.read += 1;
+                if let Some((subject, outcome)) = condition_outcome(c, kb, as_of) {
+                    let fact = match outcome {
+                        SimpleCondition::Used(c) => Some(c),
+                        SimpleCondition::Skipped(_) | SimpleCondition::Irrelevant(_) => None,
+                    };
+                    let subject = subject.map(Cow::into_owned);
+                    self.conditions.push(FastCondition { subject, fact, text: lazy });
+                    return Ok(());
+                }
+            }
+            Early::MedicationRequest(m) => {
+                self.stats.read += 1;
+                if let Some((subject, outcome)) = medication_outcome(m, kb) {
+                    let fact = match outcome {
+                        SimpleMedication::Used(m) => Some(m),
+                        SimpleMedication::Skipped(..) => None,
+                    };
+                    if fact.as_ref().is_none_or(|m| !m.source.source.is_empty()) {
+                        let subject = subject.map(Cow::into_owned);
+                        self.medications.push(FastMedication { subject, fact, text: lazy });
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        self.slim(text()?, path)
     }
 
     /// The resources of a Bundle's entries.
@@ -486,22 +615,34 @@ impl std::fmt::Display for At<'_> {
 }
 
 /// A piece of FHIR JSON — a Bundle, a resource, or a list of them — split into its resources
-/// while the document around it is read, so that its text is scanned once before each
-/// resource is parsed (reading it as a `&RawValue` and splitting it afterwards is a second
-/// pass). Deserialize it where a `&RawValue` would be; any JSON value is accepted. Hand it to
-/// [`Collector::add_piece`], which reads it as [`Collector::add`] reads its text.
+/// while the document around it is read. Deserialize it from the document's text where a
+/// `&RawValue` would be, and hand it with that text to [`Collector::add_piece`], which reads it
+/// as [`Collector::add`] reads the piece's own text.
 ///
 /// A Bundle is opened when its `resourceType` comes first, as FHIR servers write it (its first
 /// `entry` and `link` are used, as `Collector::add` uses them, but a repeated `entry` is not
-/// an error here); any other object is kept as text, rebuilt from its members in their order
-/// when it had to be opened.
+/// an error here). Its entries' Observations, Conditions and MedicationRequests written with
+/// `resourceType` first are parsed by the typed paths in the same pass, so that their text is
+/// read once; other resources are skipped and read later from the document's text, found
+/// again from where their first key lies. Any other object is kept as text, rebuilt from its
+/// members in their order when it had to be opened.
+///
+/// Reading fails on what a typed path cannot take (see [`PlainPiece`], which takes any JSON).
 #[derive(Debug)]
 pub struct Piece<'a>(PieceKind<'a>);
 
 #[derive(Debug)]
 enum PieceKind<'a> {
     Null,
-    Bundle { entries: Shape<Entries<'a>>, link: Option<&'a RawValue> },
+    Bundle {
+        entries: Shape<Entries<'a>>,
+        link: Option<&'a RawValue>,
+    },
+    /// A Bundle whose entries' resources were read in the same pass (see [`EarlyResource`]).
+    EarlyBundle {
+        entries: Shape<EarlyEntries<'a>>,
+        link: Option<&'a RawValue>,
+    },
     Object(Cow<'a, str>),
     Array(Vec<&'a RawValue>),
     Other,
@@ -534,7 +675,9 @@ impl Piece<'_> {
             link: Option<Value>,
         }
         let links = match &self.0 {
-            PieceKind::Bundle { link, .. } => serde_json::from_str::<Value>((*link)?.get()).ok()?,
+            PieceKind::Bundle { link, .. } | PieceKind::EarlyBundle { link, .. } => {
+                serde_json::from_str::<Value>((*link)?.get()).ok()?
+            }
             PieceKind::Object(text) => match serde_json::from_str::<Head>(text).ok()? {
                 Head { kind: Some(Value::String(k)), link: Some(link) } if k == "Bundle" => link,
                 _ => return None,
@@ -557,11 +700,30 @@ pub fn next_page(links: &Value) -> Option<String> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for Piece<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(PieceVisitor(std::marker::PhantomData))
+        d.deserialize_any(PieceVisitor { early: true, life: std::marker::PhantomData })
     }
 }
 
-struct PieceVisitor<'a>(std::marker::PhantomData<&'a ()>);
+/// A [`Piece`] read without parsing any resource in the same pass: a Bundle's entries are kept
+/// as text. Reading a [`Piece`] fails when a resource it parses early has a shape its typed
+/// path does not take (a number where a string is expected, a field written twice) or a first
+/// key written with escapes; a `PlainPiece` takes any JSON, so read the document again with it
+/// then.
+#[derive(Debug)]
+pub struct PlainPiece<'a>(pub Piece<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for PlainPiece<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PieceVisitor { early: false, life: std::marker::PhantomData })
+            .map(PlainPiece)
+    }
+}
+
+struct PieceVisitor<'a> {
+    /// Whether a Bundle's entries are parsed by the typed paths in the same pass.
+    early: bool,
+    life: std::marker::PhantomData<&'a ()>,
+}
 
 impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
     type Value = Piece<'a>;
@@ -576,15 +738,23 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
         };
         let value = map.next_value::<&'a RawValue>()?;
         if &*first == "resourceType" && value.get() == "\"Bundle\"" {
-            let (mut entries, mut link) = (None, None);
+            let (mut entries, mut early, mut link) = (None, None, None);
             while let Some(key) = map.next_key::<Str<'de>>()? {
-                if &*key == "entry" && entries.is_none() {
-                    entries = Some(map.next_value::<Shape<Entries<'a>>>()?);
+                if &*key == "entry" && entries.is_none() && early.is_none() {
+                    if self.early {
+                        early = Some(map.next_value::<Shape<EarlyEntries<'a>>>()?);
+                    } else {
+                        entries = Some(map.next_value::<Shape<Entries<'a>>>()?);
+                    }
                 } else if &*key == "link" && link.is_none() {
                     link = Some(map.next_value::<&'a RawValue>()?);
                 } else {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
+            }
+            if self.early {
+                let entries = early.unwrap_or_default();
+                return Ok(Piece(PieceKind::EarlyBundle { entries, link }));
             }
             let entries = entries.unwrap_or_default();
             return Ok(Piece(PieceKind::Bundle { entries, link }));
@@ -656,7 +826,7 @@ fn peek_type(text: &str) -> Option<&str> {
 }
 
 /// A Bundle's entries, read in one pass without parsing the resources.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct BundleEntries<'a> {
     #[serde(borrow, default)]
     entry: Shape<Entries<'a>>,
@@ -692,6 +862,190 @@ impl<'de: 'a, 'a> Lenient<'de> for EntryResource<'a> {
             }
         }
         Ok(Some(EntryResource(resource)))
+    }
+}
+
+/// The entries of a Bundle read by [`Piece`]: each one's `resource` read in the same pass.
+#[derive(Debug)]
+struct EarlyEntries<'a>(Vec<Shape<EarlyEntry<'a>>>);
+
+/// One entry's `resource`, when the entry has one.
+#[derive(Debug)]
+struct EarlyEntry<'a>(Option<EarlyValue<'a>>);
+
+impl<'de: 'a, 'a> Lenient<'de> for EarlyEntries<'a> {
+    fn from_seq<A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(e) = seq.next_element::<Shape<EarlyEntry<'a>>>()? {
+            list.push(e);
+        }
+        Ok(Some(EarlyEntries(list)))
+    }
+}
+
+impl<'de: 'a, 'a> Lenient<'de> for EarlyEntry<'a> {
+    fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut resource = None;
+        while let Some(k) = map.next_key::<Str<'de>>()? {
+            if &*k == "resource" {
+                resource = Some(map.next_value::<EarlyValue<'a>>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(Some(EarlyEntry(resource)))
+    }
+}
+
+/// An entry's `resource` as the document's own pass left it. (Unboxed: these live in one list,
+/// built once; a box would cost an allocation per resource.)
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum EarlyValue<'a> {
+    /// An object with at least one member.
+    Resource(EarlyResource<'a>),
+    /// `{}`.
+    Empty,
+    /// Not an object.
+    NotObject,
+}
+
+/// A resource met in the document's own pass. Observations, Conditions and MedicationRequests
+/// written with `resourceType` first are parsed there by their typed paths; anything else is
+/// skipped. Either way the resource's text can be found again in the document from where its
+/// first key is ([`object_at`]), for the general reader.
+#[derive(Debug)]
+struct EarlyResource<'a> {
+    /// The resource's first key, as written in the document (without escapes).
+    first_key: &'a str,
+    read: Early<'a>,
+}
+
+#[derive(Debug)]
+enum Early<'a> {
+    Observation(SimpleObs<'a>),
+    Condition(ConditionLine<'a>),
+    MedicationRequest(SimpleRequest<'a>),
+    /// Skipped, to be read from its text.
+    Later,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EarlyValue<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EarlyVisitor(std::marker::PhantomData))
+    }
+}
+
+struct EarlyVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for EarlyVisitor<'a> {
+    type Value = EarlyValue<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::value::MapAccessDeserializer;
+        let Some(Str(first)) = map.next_key::<Str<'de>>()? else {
+            return Ok(EarlyValue::Empty);
+        };
+        // Only a key borrowed from the document says where the resource is.
+        let Cow::Borrowed(first_key) = first else {
+            return Err(serde::de::Error::custom("a resource's first key is written with escapes"));
+        };
+        let kind = if first_key == "resourceType" {
+            let value = map.next_value::<&'de RawValue>()?.get();
+            value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+        } else {
+            map.next_value::<serde::de::IgnoredAny>()?;
+            None
+        };
+        let read = match kind {
+            Some("Observation") => {
+                Early::Observation(SimpleObs::deserialize(MapAccessDeserializer::new(map))?)
+            }
+            Some("Condition") => {
+                Early::Condition(ConditionLine::deserialize(MapAccessDeserializer::new(map))?)
+            }
+            Some("MedicationRequest") => Early::MedicationRequest(SimpleRequest::deserialize(
+                MapAccessDeserializer::new(map),
+            )?),
+            _ => {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Early::Later
+            }
+        };
+        Ok(EarlyValue::Resource(EarlyResource { first_key, read }))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(EarlyValue::NotObject)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(EarlyValue::NotObject)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(EarlyValue::NotObject)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(EarlyValue::NotObject)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(EarlyValue::NotObject)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(EarlyValue::NotObject)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(EarlyValue::NotObject)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(EarlyValue::NotObject)
+    }
+}
+
+/// The text of the JSON object of `source` whose first key is `first_key`, a slice of
+/// `source` (the key as written, between its quotes); `None` when it is not.
+fn object_at<'t>(source: &'t str, first_key: &str) -> Option<&'t str> {
+    // Where the key lies in the source (the slice came from it; checked, not assumed).
+    let offset = (first_key.as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
+    if offset.checked_add(first_key.len())? > source.len() {
+        return None;
+    }
+    // Before the key's opening quote: only whitespace back to the object's `{`.
+    let open = source.get(..offset)?.strip_suffix('"')?.trim_end().strip_suffix('{')?.len();
+    let mut de = serde_json::Deserializer::from_str(source.get(open..)?);
+    <&RawValue>::deserialize(&mut de).ok().map(RawValue::get)
+}
+
+/// A resource's JSON text, as read or as found again in its document when asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceText<'t>(TextAt<'t>);
+
+#[derive(Debug, Clone, Copy)]
+enum TextAt<'t> {
+    Text(&'t str),
+    Key { source: &'t str, first_key: &'t str },
+}
+
+impl<'t> ResourceText<'t> {
+    /// The text; `None` only when it cannot be found again, which does not happen for the
+    /// texts a [`Collector`] gives.
+    #[must_use]
+    pub fn get(self) -> Option<&'t str> {
+        match self.0 {
+            TextAt::Text(text) => Some(text),
+            TextAt::Key { source, first_key } => object_at(source, first_key),
+        }
     }
 }
 
@@ -791,7 +1145,7 @@ pub enum SimpleOutcome {
     Answer(restless_facts::Answer, Result<bool, Option<String>>),
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Coding<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
     system: Option<Cow<'a, str>>,
@@ -799,19 +1153,19 @@ struct Coding<'a> {
     code: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Concept<'a> {
     #[serde(borrow, default)]
     coding: Option<Vec<Coding<'a>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Reference<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
     reference: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Period<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
     start: Option<Cow<'a, str>>,
@@ -819,7 +1173,7 @@ struct Period<'a> {
     end: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Quantity<'a> {
     #[serde(default)]
     value: Option<f64>,
@@ -835,7 +1189,7 @@ struct Quantity<'a> {
 
 /// The fields of a plain lab Observation; anything else present sends the line to the
 /// general reader.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SimpleObs<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
@@ -895,8 +1249,18 @@ pub fn simple_observation_with<'t>(
     as_of: Date,
     explain: bool,
 ) -> Option<(Option<Cow<'t, str>>, SimpleOutcome)> {
+    let o: SimpleObs<'t> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
+    observation_outcome(&o, kb, as_of, explain)
+}
+
+/// What [`simple_observation_with`] makes of an Observation once parsed.
+fn observation_outcome<'t>(
+    o: &SimpleObs<'t>,
+    kb: &Kb,
+    as_of: Date,
+    explain: bool,
+) -> Option<(Option<Cow<'t, str>>, SimpleOutcome)> {
     use super::value::date_str;
-    let o: SimpleObs<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     if o.component.is_some()
         || o.data_absent_reason.is_some()
         || o.value_string.is_some()
@@ -909,7 +1273,7 @@ pub fn simple_observation_with<'t>(
     if o.category.is_some_and(|c| !c.get().starts_with('[')) {
         return None;
     }
-    let subject = o.subject.and_then(|s| s.reference);
+    let subject = o.subject.as_ref().and_then(|s| s.reference.clone());
     match o.status.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("entered-in-error") => {
             return Some((subject, SimpleOutcome::Skipped("entered-in-error")));
@@ -919,7 +1283,7 @@ pub fn simple_observation_with<'t>(
         _ => {}
     }
     let t = kb.terminology();
-    let codings = o.code.and_then(|c| c.coding).unwrap_or_default();
+    let codings = o.code.as_ref().and_then(|c| c.coding.as_deref()).unwrap_or_default();
     let loincs: Vec<&str> = codings
         .iter()
         .filter(|c| {
@@ -935,7 +1299,7 @@ pub fn simple_observation_with<'t>(
         .and_then(date_str)
         .or_else(|| o.effective_instant.as_deref().and_then(date_str))
         .or_else(|| {
-            o.effective_period.and_then(|p| {
+            o.effective_period.as_ref().and_then(|p| {
                 p.end
                     .as_deref()
                     .and_then(date_str)
@@ -974,7 +1338,7 @@ pub fn simple_observation_with<'t>(
     if when.is_some_and(|d| d > as_of) {
         return Some((subject, SimpleOutcome::Skipped("dated after as-of")));
     }
-    let Some(q) = o.value_quantity else {
+    let Some(q) = &o.value_quantity else {
         return Some((subject, SimpleOutcome::Irrelevant(None)));
     };
     let Some(value) = q.value.filter(|v| v.is_finite()) else {
@@ -1034,7 +1398,7 @@ pub fn simple_observation_with<'t>(
             date: when,
             // Named as the general reader names it; without an id, left empty (the general
             // reader would name it by its place in the input).
-            source: o.id.filter(|_| explain).map_or_else(
+            source: o.id.as_ref().filter(|_| explain).map_or_else(
                 restless_facts::Provenance::default,
                 |id| {
                     restless_facts::Provenance::new(format!("Observation/{id}"))
@@ -1047,7 +1411,7 @@ pub fn simple_observation_with<'t>(
 }
 
 /// A CodeableConcept as the typed paths read it.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct ConceptText<'a> {
     #[serde(borrow, default)]
     coding: Option<Vec<CodingDisplay<'a>>>,
@@ -1084,7 +1448,7 @@ impl ConceptText<'_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct CodingDisplay<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
     system: Option<Cow<'a, str>>,
@@ -1094,7 +1458,7 @@ struct CodingDisplay<'a> {
     display: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConditionLine<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
@@ -1160,8 +1524,17 @@ pub fn simple_condition<'t>(
     kb: &Kb,
     as_of: Date,
 ) -> Option<(Option<Cow<'t, str>>, SimpleCondition)> {
+    let c: ConditionLine<'t> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
+    condition_outcome(&c, kb, as_of)
+}
+
+/// What [`simple_condition`] makes of a Condition once parsed.
+fn condition_outcome<'t>(
+    c: &ConditionLine<'t>,
+    kb: &Kb,
+    as_of: Date,
+) -> Option<(Option<Cow<'t, str>>, SimpleCondition)> {
     use super::value::{System, date_str};
-    let c: ConditionLine<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     // Only a confirmed (or unstated) diagnosis: the general reader words the rest.
     if let Some(vs) = &c.verification_status {
         let first = vs.coding.as_ref().and_then(|c| c.first()).and_then(|c| c.code.as_deref());
@@ -1179,7 +1552,7 @@ pub fn simple_condition<'t>(
         Some(cs) => cs.read()?.0.first().map(|x| x.code),
         None => None,
     };
-    let subject = patient_reference(c.subject, c.patient);
+    let subject = patient_reference(&c.subject, &c.patient);
     // As the general reader: a readable onsetDateTime, else onsetPeriod's start or end.
     let onset = c.onset_date_time.as_deref().and_then(date_str).or_else(|| {
         c.onset_period.as_ref().and_then(|p| {
@@ -1189,8 +1562,7 @@ pub fn simple_condition<'t>(
     if onset.is_some_and(|d| d > as_of) {
         return Some((subject, SimpleCondition::Skipped("dated after as-of")));
     }
-    let code = c.code?;
-    let (codings, text) = code.read()?;
+    let (codings, text) = c.code.as_ref()?.read()?;
     let t = kb.terminology();
     let mut sets: Vec<&str> = Vec::new();
     let mut display = String::new();
@@ -1233,7 +1605,7 @@ pub fn simple_condition<'t>(
             .then(|| "condition coded only in a code system restless does not read".to_owned());
         return Some((subject, SimpleCondition::Irrelevant(warning)));
     }
-    let id = c.id?;
+    let id = c.id.as_deref()?;
     if sets.contains(&"rls") {
         return None;
     }
@@ -1283,13 +1655,13 @@ where
 /// The reference in `subject` when the member is there (even `null`: then none), else in
 /// `patient`, as the general reader and `screen` read it.
 fn patient_reference<'a>(
-    subject: Option<Option<Reference<'a>>>,
-    patient: Option<Option<Reference<'a>>>,
+    subject: &Option<Option<Reference<'a>>>,
+    patient: &Option<Option<Reference<'a>>>,
 ) -> Option<Cow<'a, str>> {
-    subject.or(patient).flatten().and_then(|r| r.reference)
+    subject.as_ref().or(patient.as_ref()).and_then(Option::as_ref).and_then(|r| r.reference.clone())
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SimpleRequest<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed_str")]
@@ -1320,14 +1692,14 @@ struct SimpleRequest<'a> {
     contained: Option<serde::de::IgnoredAny>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DispenseRequest<'a> {
     #[serde(borrow, default)]
     validity_period: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Dosage<'a> {
     #[serde(borrow, default)]
@@ -1346,9 +1718,17 @@ pub fn simple_medication_request<'t>(
     text: &'t [u8],
     kb: &Kb,
 ) -> Option<(Option<Cow<'t, str>>, SimpleMedication)> {
+    let r: SimpleRequest<'t> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
+    medication_outcome(&r, kb)
+}
+
+/// What [`simple_medication_request`] makes of a MedicationRequest once parsed.
+fn medication_outcome<'t>(
+    r: &SimpleRequest<'t>,
+    kb: &Kb,
+) -> Option<(Option<Cow<'t, str>>, SimpleMedication)> {
     use super::map::{identify, med_status, not_an_order, request_period};
     use super::value::date_str;
-    let r: SimpleRequest<'_> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
     if r.medication_reference.is_some() || r.dosage.is_some() || r.contained.is_some() {
         return None;
     }
@@ -1374,7 +1754,7 @@ pub fn simple_medication_request<'t>(
             Some((p.start.as_deref().and_then(date_str), p.end.as_deref().and_then(date_str)))
         }
     };
-    let subject = patient_reference(r.subject, r.patient);
+    let subject = patient_reference(&r.subject, &r.patient);
     let skipped =
         |reason, warning| Some((subject.clone(), SimpleMedication::Skipped(reason, warning)));
     let status = match med_status("MedicationRequest", r.status.as_deref()) {

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use restless_facts::{Date, MedicationFact, PatientRecord};
 use restless_ingest::IngestError;
-use restless_ingest::fhir::Collector;
+use restless_ingest::fhir::{Collector, ResourceText};
 use restless_kb::Kb;
 use serde_json::{Value, json};
 
@@ -63,7 +63,9 @@ pub(crate) fn read_collected(
         });
     // Anything not surely about the patient goes to the general reader.
     for text in sort.general {
-        if let Ok(v) = restless_ingest::fhir::slim_resource(text.as_bytes()) {
+        if let Some(text) = text.get()
+            && let Ok(v) = restless_ingest::fhir::slim_resource(text.as_bytes())
+        {
             resources.push(v);
         }
     }
@@ -83,7 +85,7 @@ struct Sorter<'s, 't> {
     /// `Type/id` of the facts kept so far and of the resources the general reader has.
     seen: &'s mut HashSet<String>,
     /// Texts for the general reader.
-    general: Vec<&'t str>,
+    general: Vec<ResourceText<'t>>,
 }
 
 impl<'t> Sorter<'_, 't> {
@@ -91,7 +93,7 @@ impl<'t> Sorter<'_, 't> {
     /// about the patient (for a medication list or problem list on record).
     fn keep<T>(
         &mut self,
-        read: impl Iterator<Item = (Option<String>, Option<T>, &'t str)>,
+        read: impl Iterator<Item = (Option<String>, Option<T>, ResourceText<'t>)>,
         name: impl Fn(&T) -> &str,
     ) -> (Vec<T>, bool) {
         let (mut kept, mut any) = (Vec::new(), false);

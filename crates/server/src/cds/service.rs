@@ -267,7 +267,7 @@ async fn gather(
     let mut collector = Collector::new(state.loinc_filter()).typed(state.kb(), as_of);
     for (path, piece) in pieces {
         // The body was checked to be JSON as a whole, so this does not fail in practice.
-        if collector.add_piece(piece, &path).is_err() {
+        if collector.add_piece(piece, req.source, &path).is_err() {
             notes.push(format!("{path}: not JSON; ignored"));
         }
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use restless_ingest::fhir::Piece;
+use restless_ingest::fhir::{Piece, PlainPiece};
 use restless_ingest::lenient::{Lenient, Shape};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -229,12 +229,16 @@ pub struct HookRequest<'a> {
     pub has_draft_orders: bool,
     /// `prefetch`, key by key; `null` values kept (they mean "could not prefetch").
     pub prefetch: BTreeMap<String, Piece<'a>>,
+    /// The body's text, which the prefetch pieces borrow from (empty when the body is not
+    /// UTF-8: its pieces then borrow nothing).
+    pub source: &'a str,
 }
 
 /// The top level of a hook request: the small members parsed, the prefetch split into
-/// resources kept as text.
+/// resources (`P`: [`Piece`] or [`PlainPiece`]).
 #[derive(Deserialize)]
-struct Top<'a> {
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+struct Top<P> {
     #[serde(default)]
     hook: Option<Value>,
     #[serde(rename = "hookInstance", default)]
@@ -245,17 +249,37 @@ struct Top<'a> {
     fhir_authorization: Option<Value>,
     #[serde(default)]
     context: Option<Value>,
-    #[serde(borrow, default)]
-    prefetch: Shape<Members<'a>>,
+    #[serde(default)]
+    prefetch: Shape<Members<P>>,
+}
+
+impl<'a> Top<PlainPiece<'a>> {
+    fn into_pieces(self) -> Top<Piece<'a>> {
+        let prefetch = match self.prefetch {
+            Shape::Absent => Shape::Absent,
+            Shape::Other => Shape::Other,
+            Shape::Is(Members(map)) => {
+                Shape::Is(Members(map.into_iter().map(|(k, PlainPiece(p))| (k, p)).collect()))
+            }
+        };
+        Top {
+            hook: self.hook,
+            hook_instance: self.hook_instance,
+            fhir_server: self.fhir_server,
+            fhir_authorization: self.fhir_authorization,
+            context: self.context,
+            prefetch,
+        }
+    }
 }
 
 /// The `prefetch` member's values, key by key (read in the same pass as the rest of the body).
-struct Members<'a>(BTreeMap<String, Piece<'a>>);
+struct Members<P>(BTreeMap<String, P>);
 
-impl<'de: 'a, 'a> Lenient<'de> for Members<'a> {
+impl<'de, P: Deserialize<'de>> Lenient<'de> for Members<P> {
     fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
         let mut members = BTreeMap::new();
-        while let Some((k, v)) = map.next_entry::<String, Piece<'a>>()? {
+        while let Some((k, v)) = map.next_entry::<String, P>()? {
             members.insert(k, v);
         }
         Ok(Some(Members(members)))
@@ -348,14 +372,20 @@ impl<'a> HookRequest<'a> {
             serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(ReadError::Syntax)?;
             return Err(ReadError::NotObject);
         }
-        // Every member is read as any JSON, so only syntax (or a repeated member) fails here.
-        // Text checked to be UTF-8 once is read without checking each string again; a body
-        // that is not is read as bytes, for an error that says where.
-        let top: Top<'a> = match std::str::from_utf8(body) {
-            Ok(text) => serde_json::from_str(text),
-            Err(_) => serde_json::from_slice(body),
-        }
-        .map_err(ReadError::Syntax)?;
+        // Text checked to be UTF-8 once is read without checking each string again, and the
+        // prefetch's typed resources are parsed in the same pass (`Piece`). When that fails (a
+        // resource of a shape its typed path does not take, or a syntax error), the body is read
+        // again the plain way (`PlainPiece`), where every member is read as any JSON, so that
+        // only syntax (or a repeated member) fails. A body that is not UTF-8 is read as bytes,
+        // for an error that says where.
+        let plain = |top: Top<PlainPiece<'a>>| top.into_pieces();
+        let (top, source) = match std::str::from_utf8(body) {
+            Ok(text) => match serde_json::from_str::<Top<Piece<'a>>>(text) {
+                Ok(top) => (top, text),
+                Err(_) => (serde_json::from_str(text).map(plain).map_err(ReadError::Syntax)?, text),
+            },
+            Err(_) => (serde_json::from_slice(body).map(plain).map_err(ReadError::Syntax)?, ""),
+        };
         let mut obj = Map::new();
         for (k, v) in [
             ("hook", top.hook),
@@ -369,6 +399,7 @@ impl<'a> HookRequest<'a> {
             }
         }
         let mut r = Self::read_members(&obj, notes);
+        r.source = source;
         match top.prefetch {
             Shape::Absent => {}
             Shape::Is(Members(map)) => r.prefetch = map,
@@ -509,5 +540,39 @@ mod tests {
         let r = HookRequest::read(br#"{"prefetch": [1], "context": {}}"#, &mut notes).unwrap();
         assert!(r.prefetch.is_empty());
         assert!(notes.iter().any(|n| n == "/prefetch: not an object; ignored"), "{notes:?}");
+    }
+
+    /// A prefetched resource of a shape the body's single pass does not take (here a
+    /// `subject` written as a string) does not make the request unreadable: the body is read
+    /// again the plain way, and its prefetch gives what its text gives.
+    #[test]
+    fn a_prefetch_the_single_pass_cannot_take_is_read_plainly() {
+        use restless_ingest::fhir::{Collector, LoincFilter};
+        let kb = restless_kb::Kb::embedded().unwrap();
+        let filter = LoincFilter::new(&kb);
+        let as_of = "2026-11-27".parse().unwrap();
+        for subject in [r#"{"reference": "Patient/p1"}"#, r#""Patient/p1""#] {
+            let bundle = format!(
+                r#"{{"resourceType": "Bundle", "type": "searchset", "entry": [{{"resource":
+                {{"resourceType": "Observation", "id": "o1", "status": "final",
+                  "code": {{"coding": [{{"system": "http://loinc.org", "code": "2276-4"}}]}},
+                  "subject": {subject}, "effectiveDateTime": "2026-10-01",
+                  "valueQuantity": {{"value": 12, "unit": "ng/mL",
+                    "system": "http://unitsofmeasure.org", "code": "ng/mL"}}}}}}]}}"#
+            );
+            let body = format!(r#"{{"hook": "patient-view", "prefetch": {{"labs": {bundle}}}}}"#);
+            let mut notes = Vec::new();
+            let r = HookRequest::read(body.as_bytes(), &mut notes).unwrap();
+            let (mut a, mut b) = (Collector::new(&filter), Collector::new(&filter));
+            (a, b) = (a.typed(&kb, as_of), b.typed(&kb, as_of));
+            a.add(&bundle, "/prefetch/labs").unwrap();
+            b.add_piece(&r.prefetch["labs"], r.source, "/prefetch/labs").unwrap();
+            let seen = |c: &Collector<'_>| {
+                let labs: Vec<_> = c.labs.iter().map(|l| (&l.lab, l.text.get())).collect();
+                format!("{labs:?} {:?} {:?}", c.resources, c.stats)
+            };
+            assert_eq!(seen(&a), seen(&b), "subject {subject}");
+            assert_eq!(a.labs.len() + a.resources.len(), 1, "subject {subject}");
+        }
     }
 }
