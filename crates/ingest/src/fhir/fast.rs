@@ -897,10 +897,8 @@ impl<'de: 'a, 'a> Lenient<'de> for EarlyEntry<'a> {
     }
 }
 
-/// An entry's `resource` as the document's own pass left it. (Unboxed: these live in one list,
-/// built once; a box would cost an allocation per resource.)
+/// An entry's `resource` as the document's own pass left it.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
 enum EarlyValue<'a> {
     /// An object with at least one member.
     Resource(EarlyResource<'a>),
@@ -921,11 +919,13 @@ struct EarlyResource<'a> {
     read: Early<'a>,
 }
 
+/// (Boxed: the parsed forms are large, and moving them up through the lenient wrappers cost
+/// more than the allocation.)
 #[derive(Debug)]
 enum Early<'a> {
-    Observation(SimpleObs<'a>),
-    Condition(ConditionLine<'a>),
-    MedicationRequest(SimpleRequest<'a>),
+    Observation(Box<SimpleObs<'a>>),
+    Condition(Box<ConditionLine<'a>>),
+    MedicationRequest(Box<SimpleRequest<'a>>),
     /// Skipped, to be read from its text.
     Later,
 }
@@ -962,15 +962,15 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for EarlyVisitor<'a> {
             None
         };
         let read = match kind {
-            Some("Observation") => {
-                Early::Observation(SimpleObs::deserialize(MapAccessDeserializer::new(map))?)
-            }
-            Some("Condition") => {
-                Early::Condition(ConditionLine::deserialize(MapAccessDeserializer::new(map))?)
-            }
-            Some("MedicationRequest") => Early::MedicationRequest(SimpleRequest::deserialize(
+            Some("Observation") => Early::Observation(Box::new(SimpleObs::deserialize(
                 MapAccessDeserializer::new(map),
-            )?),
+            )?)),
+            Some("Condition") => Early::Condition(Box::new(ConditionLine::deserialize(
+                MapAccessDeserializer::new(map),
+            )?)),
+            Some("MedicationRequest") => Early::MedicationRequest(Box::new(
+                SimpleRequest::deserialize(MapAccessDeserializer::new(map))?,
+            )),
             _ => {
                 while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
                 Early::Later
