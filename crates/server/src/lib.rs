@@ -19,6 +19,7 @@ pub mod config;
 pub mod db;
 mod error;
 pub mod metrics;
+mod random;
 mod state;
 mod web;
 
@@ -37,7 +38,7 @@ use restless_kb::{Kb, LoadError};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -178,7 +179,7 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, random::RequestIds))
         .layer(middleware::from_fn(sanitize_request_id))
         .with_state(state)
 }

@@ -82,7 +82,7 @@ impl Ctx<'_> {
 
 /// A suggestion's id: random.
 fn uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
+    crate::random::uuid_v4().to_string()
 }
 
 /// Marks a card id written by [`card_uuid`] (high nibble of byte 11).
@@ -97,7 +97,7 @@ fn fingerprint(topic: &str) -> u32 {
 /// indicator and a fingerprint of its topic. Feedback on the card then says what it was about
 /// without restless keeping any record of the cards it issues.
 pub fn card_uuid(topic: &str, indicator: Indicator) -> String {
-    let mut b = uuid::Uuid::new_v4().into_bytes();
+    let mut b = crate::random::bytes16();
     let code = match indicator {
         Indicator::Info => 0,
         Indicator::Warning => 1,
