@@ -507,7 +507,13 @@ impl<'t> Collector<'t> {
             return self.one(text()?, path, false);
         };
         match &r.read {
-            Early::Later => return self.one(text()?, path, false),
+            // As `one`: a type restless does not read is counted without its text.
+            Early::Later(Some(t)) if *t == "Bundle" || !is_relevant_type(t) => {
+                self.stats.read += 1;
+                self.stats.irrelevant += 1;
+                return Ok(());
+            }
+            Early::Later(_) => return self.one(text()?, path, false),
             Early::Observation(o) => {
                 // `one` reads an Observation only when a LOINC code in use is written in it. A
                 // code of `code.coding` settles it; otherwise the text is searched.
@@ -919,15 +925,15 @@ struct EarlyResource<'a> {
     read: Early<'a>,
 }
 
-/// (Boxed: the parsed forms are large, and moving them up through the lenient wrappers cost
-/// more than the allocation.)
+/// What the document's own pass made of a resource. (The parsed forms are boxed: they are
+/// large, and moving them up through the lenient wrappers cost more than the allocation.)
 #[derive(Debug)]
 enum Early<'a> {
     Observation(Box<SimpleObs<'a>>),
     Condition(Box<ConditionLine<'a>>),
     MedicationRequest(Box<SimpleRequest<'a>>),
-    /// Skipped, to be read from its text.
-    Later,
+    /// Skipped, to be read from its text; with its type when written first as a plain string.
+    Later(Option<&'a str>),
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for EarlyValue<'a> {
@@ -954,6 +960,9 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for EarlyVisitor<'a> {
         let Cow::Borrowed(first_key) = first else {
             return Err(serde::de::Error::custom("a resource's first key is written with escapes"));
         };
+        if first_key.is_empty() {
+            return Err(serde::de::Error::custom("a resource's first key is empty"));
+        }
         let kind = if first_key == "resourceType" {
             let value = map.next_value::<&'de RawValue>()?.get();
             value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
@@ -971,9 +980,9 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for EarlyVisitor<'a> {
             Some("MedicationRequest") => Early::MedicationRequest(Box::new(
                 SimpleRequest::deserialize(MapAccessDeserializer::new(map))?,
             )),
-            _ => {
+            kind => {
                 while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-                Early::Later
+                Early::Later(kind.filter(|k| !k.contains('\\')))
             }
         };
         Ok(EarlyValue::Resource(EarlyResource { first_key, read }))
