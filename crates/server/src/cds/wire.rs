@@ -373,15 +373,16 @@ impl<'a> HookRequest<'a> {
             return Err(ReadError::NotObject);
         }
         // Text checked to be UTF-8 once is read without checking each string again, and the
-        // prefetch's typed resources are parsed in the same pass (`Piece`). When that fails (a
-        // resource of a shape its typed path does not take, or a syntax error), the body is read
-        // again the plain way (`PlainPiece`), where every member is read as any JSON, so that
-        // only syntax (or a repeated member) fails. A body that is not UTF-8 is read as bytes,
-        // for an error that says where.
+        // prefetch's typed resources are parsed in the same pass (`Piece`). When a resource has
+        // a shape its typed path does not take, the body is read again the plain way
+        // (`PlainPiece`), where every member is read as any JSON, so that only syntax (or a
+        // repeated member) fails; a syntax error is the same either way and is not read twice.
+        // A body that is not UTF-8 is read as bytes, for an error that says where.
         let plain = |top: Top<PlainPiece<'a>>| top.into_pieces();
         let (top, source) = match std::str::from_utf8(body) {
             Ok(text) => match serde_json::from_str::<Top<Piece<'a>>>(text) {
                 Ok(top) => (top, text),
+                Err(e) if !e.is_data() => return Err(ReadError::Syntax(e)),
                 Err(_) => (serde_json::from_str(text).map(plain).map_err(ReadError::Syntax)?, text),
             },
             Err(_) => (serde_json::from_slice(body).map(plain).map_err(ReadError::Syntax)?, ""),
@@ -573,6 +574,14 @@ mod tests {
             };
             assert_eq!(seen(&a), seen(&b), "subject {subject}");
             assert_eq!(a.labs.len() + a.resources.len(), 1, "subject {subject}");
+            // A syntax error after the resource is reported where it is, either way.
+            let broken = format!("{}\n  ]", &body[..body.len() - 1]);
+            match HookRequest::read(broken.as_bytes(), &mut notes) {
+                Err(ReadError::Syntax(e)) => {
+                    assert_eq!((e.line(), e.column()), (7, 3), "subject {subject}: {e}");
+                }
+                other => panic!("{other:?}"),
+            }
         }
     }
 }
