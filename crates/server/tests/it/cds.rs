@@ -561,6 +561,102 @@ async fn feedback_is_stored_durably_and_survives_a_restart() {
     state.db().close().await.unwrap();
 }
 
+/// Real patients as an EHR would prefetch them, resources written as their FHIR server wrote
+/// them (`resourceType` first, so the prefetch's typed resources are parsed in the body's own
+/// pass), each given restless legs: each answer is the one the plain reading gives. The plain
+/// reading is forced by an extra Observation the single pass cannot take (an id written as a
+/// number) and that changes nothing (a heart rate, which restless does not read).
+#[tokio::test]
+async fn prefetch_read_in_one_pass_answers_as_the_plain_reading() {
+    #[derive(serde::Deserialize)]
+    struct Entries<'a> {
+        #[serde(borrow)]
+        entry: Vec<EntryText<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct EntryText<'a> {
+        #[serde(borrow)]
+        resource: &'a serde_json::value::RawValue,
+    }
+    let h = Harness::new();
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/smart-generated-sample-data-r4-synthea");
+    let (mut patients, mut topics_seen) = (0, std::collections::BTreeSet::new());
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.file_name().unwrap() == "MANIFEST.json" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // References as a FHIR server's search gives them (`Patient/id`), not the transaction
+        // Bundle's `urn:uuid:` ones, so that the typed readings are kept.
+        let first = serde_json::from_str::<Entries<'_>>(&text).unwrap().entry[0].resource.get();
+        let id = serde_json::from_str::<Value>(first).unwrap()["id"].clone();
+        let patient_id = id.as_str().unwrap();
+        let text =
+            text.replace(&format!("urn:uuid:{patient_id}"), &format!("Patient/{patient_id}"));
+        let bundle: Entries<'_> = serde_json::from_str(&text).unwrap();
+        let of_type = |t: &str| -> Vec<&str> {
+            let head = format!(r#"{{"resourceType":"{t}""#);
+            bundle.entry.iter().map(|e| e.resource.get()).filter(|r| r.starts_with(&head)).collect()
+        };
+        let patient = of_type("Patient")[0];
+        let search = |items: &[&str]| {
+            let entries: Vec<String> =
+                items.iter().map(|r| format!(r#"{{"resource":{r}}}"#)).collect();
+            format!(
+                r#"{{"resourceType":"Bundle","type":"searchset","entry":[{}]}}"#,
+                entries.join(",")
+            )
+        };
+        let poison = r#"{"resourceType":"Observation","id":7,"status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]}}"#;
+        let mut observations = of_type("Observation");
+        let one_pass = search(&observations);
+        observations.push(poison);
+        let plain = search(&observations);
+        let rls = format!(
+            r#"{{"resourceType":"Condition","id":"rls-1","verificationStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}}]}},"code":{{"coding":[{{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"G25.81"}}]}},"subject":{{"reference":"Patient/{patient_id}"}},"onsetDateTime":"2020-01-01"}}"#
+        );
+        let mut conditions = of_type("Condition");
+        conditions.push(&rls);
+        let body = |observations: &str| {
+            format!(
+                r#"{{"hook":"patient-view","hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea","context":{{"patientId":{id}}},"prefetch":{{"patient":{patient},"conditions":{},"observations":{observations},"medicationRequests":{}}}}}"#,
+                search(&conditions),
+                search(&of_type("MedicationRequest")),
+            )
+        };
+        // Card and suggestion ids are random: compared without them.
+        fn without_ids(v: &mut Value) {
+            match v {
+                Value::Object(o) => {
+                    o.remove("uuid");
+                    o.values_mut().for_each(without_ids);
+                }
+                Value::Array(a) => a.iter_mut().for_each(without_ids),
+                _ => {}
+            }
+        }
+        let answer = |r: &Reply| {
+            assert_eq!(r.status, 200, "{}: {}", path.display(), r.text());
+            let mut v = r.json();
+            without_ids(&mut v);
+            v
+        };
+        let a = answer(&h.post(PV, body(&one_pass)).await);
+        let b = answer(&h.post(PV, body(&plain)).await);
+        assert_eq!(a, b, "{}", path.display());
+        let reply = h.post(PV, body(&one_pass)).await;
+        let cards = check_response(&reply.json());
+        assert!(!cards.is_empty(), "{}", path.display());
+        topics_seen.extend(topics(&cards).into_iter().map(str::to_owned));
+        patients += 1;
+    }
+    // The patients' own conditions, labs and orders gave cards beyond the iron work-up.
+    assert!(patients >= 10, "{patients}");
+    assert!(topics_seen.len() >= 4, "{topics_seen:?}");
+}
+
 fn post(uri: &str, body: &Value) -> Request {
     Request::post(uri)
         .header(header::CONTENT_TYPE, "application/json")
