@@ -468,14 +468,14 @@ impl<'t> Collector<'t> {
         match entry {
             Shape::Absent => {}
             Shape::Other => self.stats.notes.push(format!("{path}/entry: not an array; ignored")),
-            Shape::Is(EarlyEntries(entries)) => {
+            Shape::Is(Entries(entries)) => {
                 for (i, e) in entries.iter().enumerate() {
                     let at = At::EntryResource(&path, i);
                     match e {
-                        Shape::Is(EarlyEntry(Some(EarlyValue::Resource(r)))) => {
+                        Shape::Is(EntryResource(Some(EarlyValue::Resource(r)))) => {
                             self.early(r, source, at)?;
                         }
-                        Shape::Is(EarlyEntry(Some(EarlyValue::Empty))) => {
+                        Shape::Is(EntryResource(Some(EarlyValue::Empty))) => {
                             self.one("{}", at, false)?
                         }
                         _ => self
@@ -575,7 +575,7 @@ impl<'t> Collector<'t> {
     /// The resources of a Bundle's entries.
     fn entries(
         &mut self,
-        entry: &Shape<Entries<'t>>,
+        entry: &Shape<TextEntries<'t>>,
         path: At<'_>,
     ) -> Result<(), serde_json::Error> {
         match entry {
@@ -641,7 +641,7 @@ pub struct Piece<'a>(PieceKind<'a>);
 enum PieceKind<'a> {
     Null,
     Bundle {
-        entries: Shape<Entries<'a>>,
+        entries: Shape<TextEntries<'a>>,
         link: Option<&'a RawValue>,
     },
     /// A Bundle whose entries' resources were read in the same pass (see [`EarlyResource`]).
@@ -750,7 +750,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
                     if self.early {
                         early = Some(map.next_value::<Shape<EarlyEntries<'a>>>()?);
                     } else {
-                        entries = Some(map.next_value::<Shape<Entries<'a>>>()?);
+                        entries = Some(map.next_value::<Shape<TextEntries<'a>>>()?);
                     }
                 } else if &*key == "link" && link.is_none() {
                     link = Some(map.next_value::<&'a RawValue>()?);
@@ -835,71 +835,46 @@ fn peek_type(text: &str) -> Option<&str> {
 #[derive(Debug, Deserialize)]
 struct BundleEntries<'a> {
     #[serde(borrow, default)]
-    entry: Shape<Entries<'a>>,
+    entry: Shape<TextEntries<'a>>,
 }
 
-/// The entries of a Bundle: each one's `resource` as text, when the entry is an object that
-/// has one.
+/// The entries of a Bundle: each one's `resource`, when the entry is an object that has one,
+/// read as `R`: its text ([`TextEntries`]) or what the document's own pass made of it
+/// ([`EarlyEntries`]).
 #[derive(Debug)]
-struct Entries<'a>(Vec<Shape<EntryResource<'a>>>);
+struct Entries<R>(Vec<Shape<EntryResource<R>>>);
 
 /// One entry's `resource`.
 #[derive(Debug)]
-struct EntryResource<'a>(Option<&'a RawValue>);
+struct EntryResource<R>(Option<R>);
 
-impl<'de: 'a, 'a> Lenient<'de> for Entries<'a> {
+/// A Bundle's entries, each resource as text.
+type TextEntries<'a> = Entries<&'a RawValue>;
+
+/// A Bundle's entries read by [`Piece`]: each resource read in the same pass.
+type EarlyEntries<'a> = Entries<EarlyValue<'a>>;
+
+impl<'de, R: Deserialize<'de>> Lenient<'de> for Entries<R> {
     fn from_seq<A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
         let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(e) = seq.next_element::<Shape<EntryResource<'a>>>()? {
+        while let Some(e) = seq.next_element::<Shape<EntryResource<R>>>()? {
             list.push(e);
         }
         Ok(Some(Entries(list)))
     }
 }
 
-impl<'de: 'a, 'a> Lenient<'de> for EntryResource<'a> {
+impl<'de, R: Deserialize<'de>> Lenient<'de> for EntryResource<R> {
     fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
         let mut resource = None;
         while let Some(k) = map.next_key::<Str<'de>>()? {
             if &*k == "resource" {
-                resource = Some(map.next_value::<&'a RawValue>()?);
+                resource = Some(map.next_value::<R>()?);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
         Ok(Some(EntryResource(resource)))
-    }
-}
-
-/// The entries of a Bundle read by [`Piece`]: each one's `resource` read in the same pass.
-#[derive(Debug)]
-struct EarlyEntries<'a>(Vec<Shape<EarlyEntry<'a>>>);
-
-/// One entry's `resource`, when the entry has one.
-#[derive(Debug)]
-struct EarlyEntry<'a>(Option<EarlyValue<'a>>);
-
-impl<'de: 'a, 'a> Lenient<'de> for EarlyEntries<'a> {
-    fn from_seq<A: serde::de::SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
-        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(e) = seq.next_element::<Shape<EarlyEntry<'a>>>()? {
-            list.push(e);
-        }
-        Ok(Some(EarlyEntries(list)))
-    }
-}
-
-impl<'de: 'a, 'a> Lenient<'de> for EarlyEntry<'a> {
-    fn from_map<A: serde::de::MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut resource = None;
-        while let Some(k) = map.next_key::<Str<'de>>()? {
-            if &*k == "resource" {
-                resource = Some(map.next_value::<EarlyValue<'a>>()?);
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(Some(EarlyEntry(resource)))
     }
 }
 
