@@ -298,7 +298,7 @@ impl<'t> Collector<'t> {
     ) -> Result<(), serde_json::Error> {
         match &piece.0 {
             PieceKind::Null => Ok(()),
-            PieceKind::Bundle { entries, .. } => self.entries(entries, At::Root(path)),
+            PieceKind::Bundle { entries, .. } => self.text_entries(entries, At::Root(path)),
             PieceKind::EarlyBundle { entries, .. } => {
                 self.early_entries(entries, source, At::Root(path))
             }
@@ -371,7 +371,7 @@ impl<'t> Collector<'t> {
             None => c.notes.push(format!("{path}: an object without resourceType; ignored")),
             Some("Bundle") if open_bundle => {
                 let bundle: BundleEntries<'t> = serde_json::from_str(text)?;
-                self.entries(&bundle.entry, path)?;
+                self.text_entries(&bundle.entry, path)?;
             }
             Some(t) => {
                 c.read += 1;
@@ -457,36 +457,19 @@ impl<'t> Collector<'t> {
         Ok(())
     }
 
-    /// The resources of a Bundle read by [`Piece`], as [`Collector::entries`] reads them from
-    /// text.
+    /// The resources of a Bundle read by [`Piece`], as [`Collector::text_entries`] reads them
+    /// from text.
     fn early_entries(
         &mut self,
         entry: &'t Shape<EarlyEntries<'t>>,
         source: &'t str,
         path: At<'_>,
     ) -> Result<(), serde_json::Error> {
-        match entry {
-            Shape::Absent => {}
-            Shape::Other => self.stats.notes.push(format!("{path}/entry: not an array; ignored")),
-            Shape::Is(Entries(entries)) => {
-                for (i, e) in entries.iter().enumerate() {
-                    let at = At::EntryResource(&path, i);
-                    match e {
-                        Shape::Is(EntryResource(Some(EarlyValue::Resource(r)))) => {
-                            self.early(r, source, at)?;
-                        }
-                        Shape::Is(EntryResource(Some(EarlyValue::Empty))) => {
-                            self.one("{}", at, false)?
-                        }
-                        _ => self
-                            .stats
-                            .notes
-                            .push(format!("{path}/entry/{i}: no resource object; skipped")),
-                    }
-                }
-            }
-        }
-        Ok(())
+        self.entries(entry, path, |c, resource, at| match resource {
+            EarlyValue::Resource(r) => c.early(r, source, at).map(|()| true),
+            EarlyValue::Empty => c.one("{}", at, false).map(|()| true),
+            EarlyValue::NotObject => Ok(false),
+        })
     }
 
     /// One resource met in the document's own pass: what [`Collector::one`] does with its
@@ -572,25 +555,44 @@ impl<'t> Collector<'t> {
         self.slim(text()?, path)
     }
 
-    /// The resources of a Bundle's entries.
-    fn entries(
+    /// The resources of a Bundle's entries, as text.
+    fn text_entries(
         &mut self,
         entry: &Shape<TextEntries<'t>>,
         path: At<'_>,
+    ) -> Result<(), serde_json::Error> {
+        self.entries(entry, path, |c, r, at| {
+            let text: &'t str = r.get();
+            if !text.starts_with('{') {
+                return Ok(false);
+            }
+            c.one(text, at, false).map(|()| true)
+        })
+    }
+
+    /// The resources of a Bundle's entries, each given to `read`, which says whether it was a
+    /// resource object; entries without one are noted.
+    fn entries<'e, R>(
+        &mut self,
+        entry: &'e Shape<Entries<R>>,
+        path: At<'_>,
+        mut read: impl FnMut(&mut Self, &'e R, At<'_>) -> Result<bool, serde_json::Error>,
     ) -> Result<(), serde_json::Error> {
         match entry {
             Shape::Absent => {}
             Shape::Other => self.stats.notes.push(format!("{path}/entry: not an array; ignored")),
             Shape::Is(Entries(entries)) => {
                 for (i, e) in entries.iter().enumerate() {
-                    match e {
-                        Shape::Is(EntryResource(Some(r))) if r.get().starts_with('{') => {
-                            self.one(r.get(), At::EntryResource(&path, i), false)?;
+                    let done = match e {
+                        Shape::Is(EntryResource(Some(r))) => {
+                            read(self, r, At::EntryResource(&path, i))?
                         }
-                        _ => self
-                            .stats
+                        _ => false,
+                    };
+                    if !done {
+                        self.stats
                             .notes
-                            .push(format!("{path}/entry/{i}: no resource object; skipped")),
+                            .push(format!("{path}/entry/{i}: no resource object; skipped"));
                     }
                 }
             }
