@@ -1779,6 +1779,13 @@ fn a_piece_is_collected_as_its_text_is() {
             json!({"resourceType": "Bundle", "entry": [{"resource": man()}]}),
         ],
     );
+    // The typed counts themselves (both routes share them): the future and the cancelled
+    // ferritin are set aside for their status; the heart rate, the Encounter and the nested
+    // Bundle are of no use to restless.
+    let early_text = types_first(&early, 0);
+    let mut typed = Collector::new(&filter).typed(kb(), as_of());
+    typed.add(&early_text, "/prefetch/k").unwrap();
+    assert_eq!((typed.stats.read, typed.stats.skipped, typed.stats.irrelevant), (18, 2, 3));
     let mut early_odd = early.clone();
     early_odd["entry"].as_array_mut().unwrap().extend([
         json!({"resource": {}}),

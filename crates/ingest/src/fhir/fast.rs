@@ -384,65 +384,80 @@ impl<'t> Collector<'t> {
                     c.irrelevant += 1;
                     return Ok(());
                 }
-                if t == "MedicationRequest"
-                    && let Some((kb, _)) = self.typed
-                    && let Some((subject, outcome)) = simple_medication_request(text.as_bytes(), kb)
+                if let Some((kb, as_of)) = self.typed
+                    && let Some(read) = parse_typed(t, text)
+                    && self.take_typed(&read, ResourceText(TextAt::Text(text)), kb, as_of)
                 {
-                    let fact = match outcome {
-                        SimpleMedication::Used(m) => Some(m),
-                        SimpleMedication::Skipped(..) => None,
-                    };
-                    // Without an id the general reader names it by its place: leave it to it.
-                    if fact.as_ref().is_none_or(|m| !m.source.source.is_empty()) {
-                        let subject = subject.map(Cow::into_owned);
-                        let text = ResourceText(TextAt::Text(text));
-                        self.medications.push(FastMedication { subject, fact, text });
-                        return Ok(());
-                    }
-                }
-                if t == "Condition"
-                    && let Some((kb, as_of)) = self.typed
-                    && let Some((subject, outcome)) = simple_condition(text.as_bytes(), kb, as_of)
-                {
-                    let fact = match outcome {
-                        SimpleCondition::Used(c) => Some(c),
-                        SimpleCondition::Skipped(_) | SimpleCondition::Irrelevant(_) => None,
-                    };
-                    let subject = subject.map(Cow::into_owned);
-                    let text = ResourceText(TextAt::Text(text));
-                    self.conditions.push(FastCondition { subject, fact, text });
                     return Ok(());
-                }
-                if t == "Observation"
-                    && let Some((kb, as_of)) = self.typed
-                    && let Some((subject, outcome)) = simple_observation(text.as_bytes(), kb, as_of)
-                {
-                    match outcome {
-                        SimpleOutcome::Lab(lab) if !lab.source.source.is_empty() => {
-                            let subject = subject.map(Cow::into_owned);
-                            let text = ResourceText(TextAt::Text(text));
-                            self.labs.push(FastLab { subject, lab, text });
-                            return Ok(());
-                        }
-                        // Nothing usable whoever it is about (a status that never counts, no
-                        // value, a unit restless does not read).
-                        SimpleOutcome::Skipped(_) => {
-                            self.stats.skipped += 1;
-                            return Ok(());
-                        }
-                        SimpleOutcome::Irrelevant(_) => {
-                            self.stats.irrelevant += 1;
-                            return Ok(());
-                        }
-                        // No id (the general reader names it), or a coded answer (the general
-                        // reader keeps the latest of several).
-                        SimpleOutcome::Lab(_) | SimpleOutcome::Answer(..) => {}
-                    }
                 }
                 self.slim(text, path)?;
             }
         }
         Ok(())
+    }
+
+    /// Keeps what a typed path makes of a parsed resource, with its text (`text`) for the
+    /// general reader should its subject need judging; `false` when the resource is the
+    /// general reader's.
+    fn take_typed(
+        &mut self,
+        read: &Early<'t>,
+        text: ResourceText<'t>,
+        kb: &Kb,
+        as_of: Date,
+    ) -> bool {
+        match read {
+            Early::Observation(o) => match observation_outcome(o, kb, as_of, true) {
+                Some((subject, SimpleOutcome::Lab(lab))) if !lab.source.source.is_empty() => {
+                    let subject = subject.map(Cow::into_owned);
+                    self.labs.push(FastLab { subject, lab, text });
+                }
+                // Nothing usable whoever it is about (a status that never counts, no value, a
+                // unit restless does not read).
+                Some((_, SimpleOutcome::Skipped(_))) => self.stats.skipped += 1,
+                Some((_, SimpleOutcome::Irrelevant(_))) => self.stats.irrelevant += 1,
+                // No id (the general reader names it), a coded answer (the general reader
+                // keeps the latest of several), or not a plain lab.
+                _ => return false,
+            },
+            Early::Condition(c) => {
+                let Some((subject, outcome)) = condition_outcome(c, kb, as_of) else {
+                    return false;
+                };
+                let fact = match outcome {
+                    SimpleCondition::Used(c) => Some(c),
+                    SimpleCondition::Skipped(_) | SimpleCondition::Irrelevant(_) => None,
+                };
+                let subject = subject.map(Cow::into_owned);
+                self.conditions.push(FastCondition { subject, fact, text });
+            }
+            Early::MedicationRequest(m) => {
+                let Some((subject, outcome)) = medication_outcome(m, kb) else {
+                    return false;
+                };
+                let fact = match outcome {
+                    SimpleMedication::Used(m) => Some(m),
+                    SimpleMedication::Skipped(..) => None,
+                };
+                // Without an id the general reader names it by its place: leave it to it.
+                if fact.as_ref().is_some_and(|m| m.source.source.is_empty()) {
+                    return false;
+                }
+                let subject = subject.map(Cow::into_owned);
+                self.medications.push(FastMedication { subject, fact, text });
+            }
+            Early::Later(_) => return false,
+        }
+        true
+    }
+
+    /// Whether `one` would read this Observation, from its `code.coding` alone: a LOINC code
+    /// in use written there (without escapes) is in its text too. `false` means "not sure".
+    fn surely_relevant(&self, o: &SimpleObs<'_>) -> bool {
+        let codings = o.code.as_ref().and_then(|c| c.coding.as_deref()).unwrap_or_default();
+        codings.iter().any(|c| {
+            matches!(&c.code, Some(Cow::Borrowed(code)) if self.filter.codes.contains(code.as_bytes()))
+        })
     }
 
     /// A relevant resource for the general reader, parsed slim.
@@ -497,58 +512,15 @@ impl<'t> Collector<'t> {
                 return Ok(());
             }
             Early::Later(_) => return self.one(text()?, path, false),
-            Early::Observation(o) => {
-                // `one` reads an Observation only when a LOINC code in use is written in it. A
-                // code of `code.coding` settles it; otherwise the text is searched.
-                let codings = o.code.as_ref().and_then(|c| c.coding.as_deref()).unwrap_or_default();
-                let sure = codings.iter().any(|c| {
-                    matches!(&c.code, Some(Cow::Borrowed(code)) if self.filter.codes.contains(code.as_bytes()))
-                });
-                if !sure {
-                    return self.one(text()?, path, false);
-                }
-                self.stats.read += 1;
-                match observation_outcome(o, kb, as_of, true) {
-                    Some((subject, SimpleOutcome::Lab(lab))) if !lab.source.source.is_empty() => {
-                        let subject = subject.map(Cow::into_owned);
-                        self.labs.push(FastLab { subject, lab, text: lazy });
-                        return Ok(());
-                    }
-                    Some((_, SimpleOutcome::Skipped(_))) => {
-                        self.stats.skipped += 1;
-                        return Ok(());
-                    }
-                    Some((_, SimpleOutcome::Irrelevant(_))) => {
-                        self.stats.irrelevant += 1;
-                        return Ok(());
-                    }
-                    _ => {}
-                }
+            // As `one`: an Observation is read only when a LOINC code in use is written in it;
+            // unless its codings settle that, its text is searched.
+            Early::Observation(o) if !self.surely_relevant(o) => {
+                return self.one(text()?, path, false);
             }
-            Early::Condition(c) => {
+            read => {
                 self.stats.read += 1;
-                if let Some((subject, outcome)) = condition_outcome(c, kb, as_of) {
-                    let fact = match outcome {
-                        SimpleCondition::Used(c) => Some(c),
-                        SimpleCondition::Skipped(_) | SimpleCondition::Irrelevant(_) => None,
-                    };
-                    let subject = subject.map(Cow::into_owned);
-                    self.conditions.push(FastCondition { subject, fact, text: lazy });
+                if self.take_typed(read, lazy, kb, as_of) {
                     return Ok(());
-                }
-            }
-            Early::MedicationRequest(m) => {
-                self.stats.read += 1;
-                if let Some((subject, outcome)) = medication_outcome(m, kb) {
-                    let fact = match outcome {
-                        SimpleMedication::Used(m) => Some(m),
-                        SimpleMedication::Skipped(..) => None,
-                    };
-                    if fact.as_ref().is_none_or(|m| !m.source.source.is_empty()) {
-                        let subject = subject.map(Cow::into_owned);
-                        self.medications.push(FastMedication { subject, fact, text: lazy });
-                        return Ok(());
-                    }
                 }
             }
         }
@@ -1033,6 +1005,17 @@ impl<'t> ResourceText<'t> {
             TextAt::Key { source, first_key } => object_at(source, first_key),
         }
     }
+}
+
+/// A resource's text parsed for its typed path, when its type has one and the text that path's
+/// shape (as in [`simple_observation`], [`simple_condition`], [`simple_medication_request`]).
+fn parse_typed<'t>(kind: &str, text: &'t str) -> Option<Early<'t>> {
+    Some(match kind {
+        "Observation" => Early::Observation(Box::new(serde_json::from_str(text).ok()?)),
+        "Condition" => Early::Condition(Box::new(serde_json::from_str(text).ok()?)),
+        "MedicationRequest" => Early::MedicationRequest(Box::new(serde_json::from_str(text).ok()?)),
+        _ => return None,
+    })
 }
 
 /// Whether the mapper reads a top-level field of a resource.
