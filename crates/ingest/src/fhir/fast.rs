@@ -718,26 +718,13 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
         };
         let value = map.next_value::<&'a RawValue>()?;
         if &*first == "resourceType" && value.get() == "\"Bundle\"" {
-            let (mut entries, mut early, mut link) = (None, None, None);
-            while let Some(key) = map.next_key::<Str<'de>>()? {
-                if &*key == "entry" && entries.is_none() && early.is_none() {
-                    if self.early {
-                        early = Some(map.next_value::<Shape<EarlyEntries<'a>>>()?);
-                    } else {
-                        entries = Some(map.next_value::<Shape<TextEntries<'a>>>()?);
-                    }
-                } else if &*key == "link" && link.is_none() {
-                    link = Some(map.next_value::<&'a RawValue>()?);
-                } else {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-            if self.early {
-                let entries = early.unwrap_or_default();
-                return Ok(Piece(PieceKind::EarlyBundle { entries, link }));
-            }
-            let entries = entries.unwrap_or_default();
-            return Ok(Piece(PieceKind::Bundle { entries, link }));
+            return Ok(Piece(if self.early {
+                let (entries, link) = bundle_members::<EarlyValue<'a>, A>(map)?;
+                PieceKind::EarlyBundle { entries, link }
+            } else {
+                let (entries, link) = bundle_members::<&'a RawValue, A>(map)?;
+                PieceKind::Bundle { entries, link }
+            }));
         }
         let mut text = String::from("{");
         let mut member = |k: &str, v: &RawValue| -> Result<(), A::Error> {
@@ -793,6 +780,25 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for PieceVisitor<'a> {
     fn visit_str<E>(self, _: &str) -> Result<Piece<'a>, E> {
         Ok(Piece(PieceKind::Other))
     }
+}
+
+/// The rest of an opened Bundle: its first `entry` (each resource read as `R`) and `link`.
+type BundleMembers<'a, R> = (Shape<Entries<R>>, Option<&'a RawValue>);
+
+fn bundle_members<'de: 'a, 'a, R: Deserialize<'de>, A: serde::de::MapAccess<'de>>(
+    mut map: A,
+) -> Result<BundleMembers<'a, R>, A::Error> {
+    let (mut entries, mut link) = (None, None);
+    while let Some(key) = map.next_key::<Str<'de>>()? {
+        if &*key == "entry" && entries.is_none() {
+            entries = Some(map.next_value::<Shape<Entries<R>>>()?);
+        } else if &*key == "link" && link.is_none() {
+            link = Some(map.next_value::<&'a RawValue>()?);
+        } else {
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+    }
+    Ok((entries.unwrap_or_default(), link))
 }
 
 /// The resource type of a resource written the usual way, with `resourceType` first and
