@@ -204,7 +204,8 @@ async fn gather(
 ) -> Result<PatientRecord, ApiError> {
     let templates = state.prefetch_templates();
     let mut notes = Vec::new();
-    // Prefetched resources, as text, read below without building what restless does not use.
+    // Prefetched values as the request's own pass split (and partly parsed) them, read below
+    // without building what restless does not use.
     let mut pieces: Vec<(String, &Piece<'_>)> = Vec::new();
     // Resources obtained as trees: further pages and resources fetched.
     let mut resources: Vec<Value> = Vec::new();
