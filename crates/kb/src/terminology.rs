@@ -6,6 +6,11 @@
 
 use std::collections::HashMap;
 
+/// The lookup maps of the knowledge base: their keys come from the knowledge base only (never
+/// from a person's record), so a fast hasher is safe; the input-keyed medication cache keeps
+/// the standard one.
+type KbMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use crate::model::{Analyte, ConditionSet, Drug, DrugClass, Product};
 
 /// What the medication matcher found in a text.
@@ -33,32 +38,32 @@ pub struct Terminology {
     pub(crate) classes: Vec<DrugClass>,
     pub(crate) drugs: Vec<Drug>,
     pub(crate) products: Vec<Product>,
-    loinc: HashMap<String, usize>,
-    analyte_names: HashMap<String, usize>,
+    loinc: KbMap<String, usize>,
+    analyte_names: KbMap<String, usize>,
     icd10: Vec<(String, usize)>,
-    snomed: HashMap<String, Vec<usize>>,
+    snomed: KbMap<String, Vec<usize>>,
     set_phrases: Vec<(Vec<String>, usize)>,
     /// First word of a phrase -> indexes into `set_phrases`.
-    phrase_starts: HashMap<String, Vec<usize>>,
-    rxcui: HashMap<String, usize>,
-    atc_drug: HashMap<String, Vec<usize>>,
-    drug_index: HashMap<String, usize>,
+    phrase_starts: KbMap<String, Vec<usize>>,
+    rxcui: KbMap<String, usize>,
+    atc_drug: KbMap<String, Vec<usize>>,
+    drug_index: KbMap<String, usize>,
     /// Normalised phrase -> ingredient ids.
-    lexicon: HashMap<String, Vec<String>>,
+    lexicon: KbMap<String, Vec<String>>,
     /// Single-word lexicon entries of six letters or more, for misspelling correction.
     fuzzy_words: Vec<String>,
     /// Every string reachable from a fuzzy word by deleting up to the edits it allows, to the
     /// words it comes from (symmetric-delete candidate lookup: a misspelling within k edits
     /// shares a k-deletion variant with the word).
-    deletions: HashMap<String, Vec<u32>>,
+    deletions: KbMap<String, Vec<u32>>,
     never_correct: Vec<String>,
     longest_phrase: usize,
     /// Medication texts already matched: exports repeat the same few thousand drug names
     /// millions of times. Bounded; shared by clones and threads.
     med_cache: std::sync::Arc<std::sync::RwLock<HashMap<Box<str>, MedMatch>>>,
     /// (LOINC, SNOMED value) -> (answer, yes or no).
-    coded: HashMap<(String, String), (restless_facts::Answer, bool)>,
-    coded_loinc: HashMap<String, restless_facts::Answer>,
+    coded: KbMap<(String, String), (restless_facts::Answer, bool)>,
+    coded_loinc: KbMap<String, restless_facts::Answer>,
 }
 
 /// Words never corrected into a drug name: dose forms, salts and routes.
@@ -352,7 +357,7 @@ impl Terminology {
             .cloned()
             .collect();
         fuzzy.sort();
-        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut deletions: KbMap<String, Vec<u32>> = KbMap::default();
         for (i, w) in fuzzy.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
             for d in deletion_variants(w, allowed_edits(w.chars().count())) {
