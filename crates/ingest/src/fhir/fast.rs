@@ -979,6 +979,10 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for EarlyVisitor<'a> {
 
 /// The text of the JSON object of `source` whose first key is `first_key`, a slice of
 /// `source` (the key as written, between its quotes); `None` when it is not.
+///
+/// `source` is a document already parsed whole (the pass that met the key), so it is valid
+/// JSON and the object ends where its braces balance outside strings: found by jumping from
+/// one quote or brace to the next, without tokenising again.
 fn object_at<'t>(source: &'t str, first_key: &str) -> Option<&'t str> {
     // Where the key lies in the source (the slice came from it; checked, not assumed).
     let offset = (first_key.as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
@@ -987,8 +991,40 @@ fn object_at<'t>(source: &'t str, first_key: &str) -> Option<&'t str> {
     }
     // Before the key's opening quote: only whitespace back to the object's `{`.
     let open = source.get(..offset)?.strip_suffix('"')?.trim_end().strip_suffix('{')?.len();
-    let mut de = serde_json::Deserializer::from_str(source.get(open..)?);
-    <&RawValue>::deserialize(&mut de).ok().map(RawValue::get)
+    let end = open + object_len(source.get(open..)?.as_bytes())?;
+    source.get(open..end)
+}
+
+/// The length of the JSON object at the start of `text` (valid JSON from its `{`), up to and
+/// including its closing brace; `None` when the braces never balance.
+fn object_len(text: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(at) = memchr::memchr3(b'"', b'{', b'}', text.get(i..)?) {
+        i += at;
+        match text[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {
+                // A string: to its closing quote, stepping over escaped characters.
+                i += 1;
+                loop {
+                    i += memchr::memchr2(b'"', b'\\', text.get(i..)?)?;
+                    if text[i] == b'"' {
+                        break;
+                    }
+                    i += 2;
+                }
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A resource's JSON text, as read or as found again in its document when asked for.
@@ -1376,7 +1412,7 @@ fn observation_outcome<'t>(
             source: o.id.as_ref().filter(|_| explain).map_or_else(
                 restless_facts::Provenance::default,
                 |id| {
-                    restless_facts::Provenance::new(format!("Observation/{id}"))
+                    restless_facts::Provenance::new(["Observation/", id].concat())
                         .with_field("valueQuantity")
                 },
             ),
@@ -1604,7 +1640,7 @@ fn condition_outcome<'t>(
         status,
         onset,
         display,
-        source: restless_facts::Provenance::new(format!("Condition/{id}")).with_field("code"),
+        source: restless_facts::Provenance::new(["Condition/", id].concat()).with_field("code"),
     };
     Some((subject, SimpleCondition::Used(fact)))
 }
@@ -1745,10 +1781,37 @@ fn medication_outcome<'t>(
         end = start;
     }
     let source = r.id.as_deref().map_or_else(restless_facts::Provenance::default, |id| {
-        restless_facts::Provenance::new(format!("MedicationRequest/{id}")).with_field("medication")
+        restless_facts::Provenance::new(["MedicationRequest/", id].concat())
+            .with_field("medication")
     });
     match identify(kb.terminology(), &[], &concepts).fact(status, start, end, source) {
         Ok(fact) => Some((subject, SimpleMedication::Used(fact))),
         Err(warning) => skipped("medication not recognised", Some(warning)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{object_at, object_len};
+
+    #[test]
+    fn an_object_ends_where_its_braces_balance_outside_strings() {
+        let doc =
+            r#"{"a": [{"resourceType": "X", "s": "}\"{\\", "n": {"b": "{{"}}, {"c": 1}], "z": 2}"#;
+        let at = doc.find("resourceType").expect("key");
+        let first_key = &doc[at..at + "resourceType".len()];
+        assert_eq!(
+            object_at(doc, first_key),
+            Some(r#"{"resourceType": "X", "s": "}\"{\\", "n": {"b": "{{"}}"#)
+        );
+        assert_eq!(object_len(doc.as_bytes()), Some(doc.len()));
+        // Unbalanced or cut short: no object.
+        assert_eq!(object_len(br#"{"a": "}"#), None);
+        assert_eq!(object_len(br#"{"a": "\"#), None);
+        assert_eq!(object_len(b"{{}"), None);
+        // A key that is not a slice of the document, or not an object's first key.
+        assert_eq!(object_at(doc, "resourceType"), None);
+        let z = doc.rfind("\"z\"").expect("z") + 1;
+        assert_eq!(object_at(doc, &doc[z..=z]), None);
     }
 }
