@@ -43,17 +43,20 @@ pub(crate) struct Ctx<'a> {
     pub patient_id: Option<&'a str>,
 }
 
+// Card strings are joined with `concat` (one exact allocation) rather than `format!`: a
+// patient-view call builds dozens of them.
 impl Ctx<'_> {
     fn cause_url(&self, id: &str) -> String {
-        format!("{}/v1/causes/{id}", self.base_url)
+        [self.base_url, "/v1/causes/", id].concat()
     }
 
     fn source(&self, code: &str, display: &str) -> Source {
+        let causes = [self.base_url, "/v1/causes"].concat();
         Source {
             label: SOURCE_LABEL.to_owned(),
-            url: Some(format!("{}/v1/causes", self.base_url)),
+            url: Some(causes.clone()),
             topic: Some(Coding {
-                system: format!("{}/v1/causes", self.base_url),
+                system: causes,
                 code: code.to_owned(),
                 display: Some(display.to_owned()),
             }),
@@ -64,7 +67,7 @@ impl Ctx<'_> {
         items
             .iter()
             .map(|(code, display)| Coding {
-                system: format!("{}/cds-services/override-reasons", self.base_url),
+                system: [self.base_url, "/cds-services/override-reasons"].concat(),
                 code: (*code).to_owned(),
                 display: Some((*display).to_owned()),
             })
@@ -73,7 +76,7 @@ impl Ctx<'_> {
 
     fn link(&self, id: &str, name: &str) -> Link {
         Link {
-            label: format!("restless: {name}"),
+            label: ["restless: ", name].concat(),
             url: self.cause_url(id),
             kind: "absolute".to_owned(),
         }
@@ -133,13 +136,23 @@ pub fn card_of_uuid(kb: &Kb, id: &str) -> Option<(String, Indicator)> {
 /// Escapes text from a patient's record for Markdown.
 pub(crate) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
+    md_into(&mut out, s);
     out
+}
+
+/// Appends `s` to `out`, escaped for Markdown as [`md`] escapes it.
+fn md_into(out: &mut String, s: &str) {
+    // Every character escaped is ASCII, so the text is copied in runs between them.
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if matches!(b, b'\\' | b'`' | b'*' | b'_' | b'[' | b']' | b'<' | b'>' | b'#' | b'|' | b'!')
+        {
+            out.push_str(&s[from..i]);
+            out.push('\\');
+            from = i;
+        }
+    }
+    out.push_str(&s[from..]);
 }
 
 fn indicator(strength: Strength) -> Indicator {
@@ -163,17 +176,20 @@ fn evidence_lines(out: &mut String, evidence: &[Evidence]) {
             continue;
         }
         seen.push(key);
-        let date = e.date.map(|d| format!(", {d}")).unwrap_or_default();
         let source = e.source.split('#').next().unwrap_or(&e.source);
-        let _ = writeln!(
-            out,
-            "- {}: {} ({}{}) — {}",
-            md(&e.fact),
-            md(&e.value),
-            md(source),
-            md(&date),
-            md(&e.rule)
-        );
+        out.push_str("- ");
+        md_into(out, &e.fact);
+        out.push_str(": ");
+        md_into(out, &e.value);
+        out.push_str(" (");
+        md_into(out, source);
+        if let Some(d) = e.date {
+            // A date is digits and hyphens: nothing to escape.
+            let _ = write!(out, ", {d}");
+        }
+        out.push_str(") — ");
+        md_into(out, &e.rule);
+        out.push('\n');
     }
 }
 
@@ -244,13 +260,18 @@ pub(crate) fn aggravating_classes(kb: &Kb) -> Vec<&str> {
 }
 
 fn finding_card(ctx: &Ctx<'_>, f: &Finding, headline: String, extra: &str) -> Card {
-    let mut detail = String::new();
+    let mut detail = String::with_capacity(1024);
     evidence_lines(&mut detail, &f.evidence);
     if let Some(c) = ctx.kb.cause(&f.cause) {
-        let _ = write!(detail, "\n{}\n\n", c.summary);
+        detail.push('\n');
+        detail.push_str(&c.summary);
+        detail.push_str("\n\n");
     }
     detail.push_str(extra);
-    let _ = write!(detail, "{}\n\nStrength of the evidence: **{}**.", f.advice, f.strength.name());
+    detail.push_str(&f.advice);
+    detail.push_str("\n\nStrength of the evidence: **");
+    detail.push_str(f.strength.name());
+    detail.push_str("**.");
     Card {
         uuid: card_uuid(&f.cause, indicator(f.strength)),
         summary: summary(&headline),
@@ -275,7 +296,7 @@ pub(crate) fn patient_view(ctx: &Ctx<'_>, a: &Assessment, rec: &PatientRecord) -
     let mut cards = Vec::new();
     for f in a.findings.iter().filter(|f| f.status == Status::Present) {
         if f.kind == CauseKind::SecondaryCause {
-            let headline = format!("{} may be causing this patient's restless legs", f.name);
+            let headline = [&*f.name, " may be causing this patient's restless legs"].concat();
             cards.push(finding_card(ctx, f, headline, ""));
         } else if f.kind == CauseKind::Aggravator
             && let Some(drug) = drug_evidence(ctx.kb, f)
@@ -597,5 +618,16 @@ mod tests {
         assert_eq!(card_of_uuid(&kb, &card_uuid("not-a-topic", Indicator::Info)), None);
         assert_eq!(card_of_uuid(&kb, "9368d37b"), None);
         assert_eq!(card_of_uuid(&kb, ""), None);
+    }
+
+    #[test]
+    fn markdown_escaping_marks_each_special_character_and_keeps_the_rest() {
+        assert_eq!(md(""), "");
+        assert_eq!(md("plain — text, 5 mg"), "plain — text, 5 mg");
+        assert_eq!(md(r"a\b`c*d_e[f]g<h>i#j|k!l"), r"a\\b\`c\*d\_e\[f\]g\<h\>i\#j\|k\!l");
+        assert_eq!(md("**ß**"), r"\*\*ß\*\*");
+        let mut out = "- ".to_owned();
+        md_into(&mut out, "é_");
+        assert_eq!(out, r"- é\_");
     }
 }
