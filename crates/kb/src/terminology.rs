@@ -40,7 +40,8 @@ pub struct Terminology {
     pub(crate) products: Vec<Product>,
     loinc: KbMap<String, usize>,
     analyte_names: KbMap<String, usize>,
-    icd10: Vec<(String, usize)>,
+    /// Normalised ICD-10 code or prefix -> indexes of the sets that list it, ascending.
+    icd10: KbMap<String, Vec<usize>>,
     snomed: KbMap<String, Vec<usize>>,
     set_phrases: Vec<(Vec<String>, usize)>,
     /// First word of a phrase -> indexes into `set_phrases`.
@@ -311,7 +312,7 @@ impl Terminology {
         }
         for (i, s) in t.sets.iter().enumerate() {
             for code in &s.icd10 {
-                t.icd10.push((icd10_key(code), i));
+                t.icd10.entry(icd10_key(code)).or_default().push(i);
             }
             for code in &s.snomed {
                 t.snomed.entry(code.clone()).or_default().push(i);
@@ -441,10 +442,20 @@ impl Terminology {
     #[must_use]
     pub fn sets_for_icd10(&self, code: &str) -> Vec<&str> {
         let key = icd10_key(code);
+        // Each prefix of the code (a handful of characters) is looked up, rather than every
+        // listed prefix tried against the code; sets come in knowledge-base order.
+        let mut hits: Vec<usize> = std::iter::once(0)
+            .chain(key.char_indices().map(|(at, c)| at + c.len_utf8()))
+            .filter_map(|end| self.icd10.get(&key[..end]))
+            .flatten()
+            .copied()
+            .collect();
+        hits.sort_unstable();
         let mut out: Vec<&str> = Vec::new();
-        for (prefix, i) in &self.icd10 {
-            if key.starts_with(prefix.as_str()) && !out.contains(&self.sets[*i].id.as_str()) {
-                out.push(&self.sets[*i].id);
+        for i in hits {
+            let id = self.sets[i].id.as_str();
+            if !out.contains(&id) {
+                out.push(id);
             }
         }
         out
@@ -692,5 +703,37 @@ mod tests {
     #[test]
     fn icd10_codes_normalise() {
         assert_eq!(icd10_key(" e11.42 "), "E1142");
+    }
+
+    #[test]
+    fn icd10_sets_are_those_whose_prefixes_start_the_code_in_kb_order() {
+        let kb = crate::Kb::embedded().expect("embedded knowledge base");
+        let t = kb.terminology();
+        // The definition: every listed prefix tried in the knowledge base's order.
+        let listed: Vec<(String, &str)> = t
+            .sets
+            .iter()
+            .flat_map(|s| s.icd10.iter().map(move |c| (icd10_key(c), s.id.as_str())))
+            .collect();
+        let by_definition = |code: &str| {
+            let key = icd10_key(code);
+            let mut out: Vec<&str> = Vec::new();
+            for (prefix, id) in &listed {
+                if key.starts_with(prefix.as_str()) && !out.contains(id) {
+                    out.push(id);
+                }
+            }
+            out
+        };
+        let mut codes: Vec<String> = listed.iter().map(|(k, _)| k.clone()).collect();
+        codes.extend(listed.iter().map(|(k, _)| format!("{k}9X")));
+        codes.extend(["", "Z", "n18.6", " E11.42 ", "É11", "E1", "G2581", "N18"].map(String::from));
+        let mut several = 0;
+        for code in &codes {
+            let got = t.sets_for_icd10(code);
+            assert_eq!(got, by_definition(code), "{code}");
+            several += usize::from(got.len() > 1);
+        }
+        assert!(several > 0, "no code falls in two sets: the order is not exercised");
     }
 }
