@@ -7,6 +7,7 @@
 //! parsing everything.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use restless_facts::Date;
 use restless_kb::Kb;
@@ -1395,8 +1396,13 @@ fn observation_outcome<'t>(
     };
     // The general reader warns about undated results: leave those to it.
     when?;
+    // As read: comparator, value and unit ("<5 ng/mL"), in one buffer.
     let shown = if explain {
-        format!("{}{} {}", cmp.map(|c| c.symbol()).unwrap_or(""), value, unit).trim().to_owned()
+        let mut s = String::with_capacity(8 + unit.len());
+        s.push_str(cmp.map_or("", |c| c.symbol()));
+        let _ = write!(s, "{value} {unit}");
+        s.truncate(s.trim_end().len());
+        s
     } else {
         String::new()
     };
