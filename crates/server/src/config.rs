@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// 503 at once [default: 16 per CPU core].
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<usize>,
+    /// Threads serving requests, each with the connections it is given [default: one per CPU
+    /// core].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
     /// Time one request may take before it is answered 503 [default: 30].
     #[arg(long, value_name = "SECS")]
     pub request_timeout_secs: Option<u64>,
@@ -93,6 +97,8 @@ fn parse_date(s: &str) -> Result<Date, String> {
 pub struct Limits {
     /// Requests handled at once; the next is answered 503 instead of queueing.
     pub max_concurrency: usize,
+    /// Worker threads; each serves the connections it is given, from first request to close.
+    pub workers: usize,
     /// Time a request may take.
     pub request_timeout: Duration,
     /// Body limit of the small REST routes.
@@ -110,6 +116,7 @@ impl Default for Limits {
         Limits {
             // About 16 × 0.4 ms of queueing per core at most for a typical CDS call.
             max_concurrency: 16 * std::thread::available_parallelism().map_or(2, usize::from),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
             request_timeout: Duration::from_secs(30),
             rest_body_bytes: 1024 * 1024,
             cds_body_bytes: 5 * 1024 * 1024,
@@ -248,6 +255,9 @@ impl ServeConfig {
         if let Some(n) = args.max_concurrency {
             l.max_concurrency = n;
         }
+        if let Some(n) = args.workers {
+            l.workers = n;
+        }
         if let Some(s) = args.request_timeout_secs {
             l.request_timeout = Duration::from_secs(s);
         }
@@ -279,6 +289,9 @@ impl ServeConfig {
         let zero = |name: &str| ConfigError::Invalid(format!("{name} must be greater than 0"));
         if l.max_concurrency == 0 {
             return Err(zero("max-concurrency"));
+        }
+        if l.workers == 0 {
+            return Err(zero("workers"));
         }
         if self.auth.replay_capacity == 0 {
             return Err(zero("jwt-replay-capacity"));
@@ -376,6 +389,7 @@ struct FileAuth {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileLimits {
     max_concurrency: Option<usize>,
+    workers: Option<usize>,
     request_timeout_secs: Option<u64>,
     rest_body_limit: Option<usize>,
     cds_body_limit: Option<usize>,
@@ -433,6 +447,9 @@ impl FileConfig {
         if let Some(v) = l.max_concurrency {
             lim.max_concurrency = v;
         }
+        if let Some(v) = l.workers {
+            lim.workers = v;
+        }
         if let Some(v) = l.request_timeout_secs {
             lim.request_timeout = Duration::from_secs(v);
         }
@@ -484,6 +501,7 @@ issuers = ["https://ehr.example.org"]
 replay-capacity = 5000
 [limits]
 max-concurrency = 8
+workers = 3
 fhir-timeout-secs = 3
 [fhir]
 servers = ["https://ehr.example.org/fhir"]
@@ -499,6 +517,9 @@ servers = ["https://ehr.example.org/fhir"]
         assert_eq!(cfg.auth.issuers, ["https://ehr.example.org"]);
         assert_eq!(cfg.auth.replay_capacity, 5000);
         assert_eq!(cfg.limits.max_concurrency, 4);
+        assert_eq!(cfg.limits.workers, 3);
+        let flagged = ServeArgs { workers: Some(5), ..args.clone() };
+        assert_eq!(ServeConfig::from_args(&flagged).unwrap().limits.workers, 5);
         let args = ServeArgs { jwt_replay_capacity: Some(7), ..args };
         assert_eq!(ServeConfig::from_args(&args).unwrap().auth.replay_capacity, 7);
         let args = ServeArgs { jwt_replay_capacity: Some(0), ..args };
@@ -517,5 +538,8 @@ servers = ["https://ehr.example.org/fhir"]
         assert!(e.contains("bad.toml") && e.contains("adress"), "{e}");
         let args = ServeArgs { max_concurrency: Some(0), ..ServeArgs::default() };
         assert!(ServeConfig::from_args(&args).is_err());
+        let args = ServeArgs { workers: Some(0), ..ServeArgs::default() };
+        let e = ServeConfig::from_args(&args).unwrap_err().to_string();
+        assert!(e.contains("workers"), "{e}");
     }
 }

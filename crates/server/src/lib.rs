@@ -22,6 +22,7 @@ pub mod metrics;
 mod random;
 mod state;
 mod web;
+mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -270,9 +271,8 @@ pub async fn serve_on(
     announce(&state, listener.local_addr().ok());
     let app = router(state.clone());
     let draining = state.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
+    let result =
+        workers::serve(listener, app, state.config().limits.workers, shutdown, move || {
             draining.start_draining();
             tracing::info!("shutting down: finishing the requests in flight");
         })

@@ -1,0 +1,319 @@
+//! Worker threads, each with a runtime of its own, and the acceptor that hands them
+//! connections.
+//!
+//! A CDS call is a fraction of a millisecond of CPU with no waiting in it, so there is nothing
+//! for a work-stealing scheduler to balance within a connection; between connections, its
+//! wake-ups of idle workers cost more than they save (on two cores under load: about a fifth of
+//! the CPU, measured as two single-threaded servers answering a fifth more than one server with
+//! two workers). Here each worker is a single-threaded tokio runtime that serves the
+//! connections it is given, from first request to close; the acceptor gives each new
+//! connection to the worker with the fewest open ones. Shared state (knowledge base, database,
+//! metrics, the concurrency limit) is the same for all workers.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// A connection on its way to a worker.
+type Handover = (std::net::TcpStream, SocketAddr);
+
+/// One worker as the acceptor sees it.
+struct Worker {
+    /// Where its connections go.
+    handover: mpsc::UnboundedSender<Handover>,
+    /// Its open connections.
+    open: Arc<AtomicUsize>,
+    /// How its server ended.
+    done: oneshot::Receiver<io::Result<()>>,
+}
+
+/// Serves `app` on `listener` with `workers` threads until `shutdown` completes; then stops
+/// accepting (the listener is closed), runs `on_stop`, lets every worker finish the requests
+/// in flight, and returns.
+///
+/// # Errors
+/// A worker thread or its runtime cannot be started, or a worker's server failed or stopped
+/// unexpectedly.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    workers: usize,
+    shutdown: impl Future<Output = ()>,
+    on_stop: impl FnOnce(),
+) -> io::Result<()> {
+    let local = listener.local_addr()?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut pool = Vec::with_capacity(workers);
+    for i in 0..workers.max(1) {
+        pool.push(start(i, local, app.clone(), stop_rx.clone())?);
+    }
+    accept(&listener, &pool, shutdown).await;
+    // New connections are refused from here on.
+    drop(listener);
+    on_stop();
+    let _ = stop_tx.send(true);
+    let mut result = Ok(());
+    for w in pool {
+        drop(w.handover);
+        let outcome = w.done.await.unwrap_or_else(|_| {
+            Err(io::Error::other("a worker thread stopped unexpectedly (it panicked)"))
+        });
+        if let Err(e) = outcome
+            && result.is_ok()
+        {
+            result = Err(e);
+        }
+    }
+    result
+}
+
+/// Starts worker `i`: a thread running a single-threaded runtime that serves what it is
+/// handed until `stop` turns true.
+fn start(
+    i: usize,
+    local: SocketAddr,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+) -> io::Result<Worker> {
+    let (handover, incoming) = mpsc::unbounded_channel();
+    let open = Arc::new(AtomicUsize::new(0));
+    let (done_tx, done) = oneshot::channel();
+    let listener = Handed { incoming, local, open: Arc::clone(&open) };
+    std::thread::Builder::new().name(format!("restless-worker-{i}")).spawn(move || {
+        let served =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|rt| {
+                rt.block_on(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await
+                })
+            });
+        let _ = done_tx.send(served);
+    })?;
+    Ok(Worker { handover, open, done })
+}
+
+/// Accepts connections until `shutdown` completes, each handed to the least busy worker.
+async fn accept(listener: &TcpListener, pool: &[Worker], shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
+            },
+        };
+        let mut stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "a connection could not be handed to a worker; closed");
+                continue;
+            }
+        };
+        // Least open connections first; a worker that has stopped is passed over.
+        let mut order: Vec<&Worker> = pool.iter().collect();
+        order.sort_by_key(|w| w.open.load(Ordering::Relaxed));
+        for w in order {
+            w.open.fetch_add(1, Ordering::Relaxed);
+            match w.handover.send((stream, peer)) {
+                Ok(()) => break,
+                Err(mpsc::error::SendError((back, _))) => {
+                    w.open.fetch_sub(1, Ordering::Relaxed);
+                    stream = back;
+                }
+            }
+        }
+    }
+}
+
+/// After a failed `accept`: errors of one connection are passed over; others (such as too many
+/// open files) are logged and accepting pauses for a second, as axum's own loop does.
+async fn accept_failed(e: &io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed; retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// A worker's listener: the connections the acceptor hands it.
+struct Handed {
+    incoming: mpsc::UnboundedReceiver<Handover>,
+    local: SocketAddr,
+    open: Arc<AtomicUsize>,
+}
+
+impl axum::serve::Listener for Handed {
+    type Io = CountedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (CountedStream, SocketAddr) {
+        loop {
+            let Some((stream, peer)) = self.incoming.recv().await else {
+                // The acceptor has stopped, so has the server: its shutdown signal ends this
+                // wait.
+                return std::future::pending().await;
+            };
+            let open = OpenGuard(Arc::clone(&self.open));
+            match TcpStream::from_std(stream) {
+                Ok(io) => return (CountedStream { io, _open: open }, peer),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a worker could not take a connection; closed");
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+/// Counts one open connection of a worker, until dropped.
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A worker's connection: the TCP stream, counted among the worker's open connections while
+/// it lives. Reads and writes go straight to the stream (vectored writes included, which
+/// hyper uses for a response's head and body).
+struct CountedStream {
+    io: TcpStream,
+    _open: OpenGuard,
+}
+
+impl AsyncRead for CountedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::routing::get;
+
+    use super::*;
+
+    /// Answers with the name of the thread that served the request.
+    fn app() -> Router {
+        Router::new()
+            .route("/", get(|| async { std::thread::current().name().unwrap_or("?").to_owned() }))
+    }
+
+    #[tokio::test]
+    async fn connections_go_to_the_least_busy_worker_and_stay_there() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stopped_log = Arc::new(AtomicUsize::new(0));
+        let on_stop = {
+            let log = Arc::clone(&stopped_log);
+            move || {
+                log.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        let server = tokio::spawn(serve(
+            listener,
+            app(),
+            3,
+            async move {
+                let _ = stopped.await;
+            },
+            on_stop,
+        ));
+        // Six clients, one keep-alive connection each, opened one after the other.
+        let clients: Vec<reqwest::Client> = (0..6).map(|_| reqwest::Client::new()).collect();
+        let mut first = Vec::new();
+        for c in &clients {
+            first.push(c.get(&url).send().await.unwrap().text().await.unwrap());
+        }
+        let mut per_worker = std::collections::BTreeMap::new();
+        for name in &first {
+            *per_worker.entry(name.clone()).or_insert(0) += 1;
+        }
+        assert_eq!(
+            per_worker.into_iter().collect::<Vec<_>>(),
+            [
+                ("restless-worker-0".to_owned(), 2),
+                ("restless-worker-1".to_owned(), 2),
+                ("restless-worker-2".to_owned(), 2)
+            ]
+        );
+        // Later requests on a connection are served by the same worker.
+        for (c, name) in clients.iter().zip(&first) {
+            assert_eq!(&c.get(&url).send().await.unwrap().text().await.unwrap(), name);
+        }
+        // Closed connections no longer count: with worker 1's two closed, it is the least
+        // busy (were they still counted, the tie would go to worker 0).
+        let mut clients = clients;
+        for gone in [4, 1] {
+            assert_eq!(first[gone], "restless-worker-1");
+            drop(clients.remove(gone));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let late = reqwest::Client::new();
+        assert_eq!(late.get(&url).send().await.unwrap().text().await.unwrap(), "restless-worker-1");
+        assert_eq!(stopped_log.load(Ordering::SeqCst), 0);
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap().unwrap();
+        assert_eq!(stopped_log.load(Ordering::SeqCst), 1);
+        // The listener is closed: a new connection is refused.
+        assert!(reqwest::Client::new().get(&url).send().await.is_err());
+    }
+}
