@@ -293,6 +293,7 @@ fn announce(state: &AppState, local: Option<SocketAddr>) {
         data = %state.db().path().display(),
         kb_version = %state.kb().version(),
         max_concurrency = cfg.limits.max_concurrency,
+        workers = cfg.limits.workers,
         "restless serve listening"
     );
     if cfg.auth.insecure_no_auth {

@@ -128,15 +128,22 @@ async fn accept(listener: &TcpListener, pool: &[Worker], shutdown: impl Future<O
         // Least open connections first; a worker that has stopped is passed over.
         let mut order: Vec<&Worker> = pool.iter().collect();
         order.sort_by_key(|w| w.open.load(Ordering::Relaxed));
+        let mut taken = false;
         for w in order {
             w.open.fetch_add(1, Ordering::Relaxed);
             match w.handover.send((stream, peer)) {
-                Ok(()) => break,
+                Ok(()) => {
+                    taken = true;
+                    break;
+                }
                 Err(mpsc::error::SendError((back, _))) => {
                     w.open.fetch_sub(1, Ordering::Relaxed);
                     stream = back;
                 }
             }
+        }
+        if !taken {
+            tracing::error!("no worker is running to take a connection; closed");
         }
     }
 }
