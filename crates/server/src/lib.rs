@@ -2,8 +2,9 @@
 //! `restless assess`.
 //!
 //! [`router`] builds the whole application from an [`AppState`] (tests drive it without a
-//! socket); [`serve`] binds, logs, serves until SIGTERM or Ctrl-C, lets requests in flight
-//! finish and closes the database.
+//! socket); [`serve`] binds, logs, hands each connection to one of the worker threads (each
+//! with a single-threaded runtime) until SIGTERM or Ctrl-C, lets requests in flight finish and
+//! closes the database.
 //!
 //! Layers, outermost first: request-id sanitising and generation, access log span (request
 //! id, method, route template, status, latency — never bodies, paths of patients' resources,
@@ -355,13 +356,15 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// `restless serve`: settings from `args`, logging, a multi-threaded runtime, then [`serve`].
+/// `restless serve`: settings from `args`, logging, then [`serve`] on a single-threaded runtime
+/// that only accepts connections and waits for a signal (the requests are served by the worker
+/// threads it starts).
 ///
 /// # Errors
 /// As [`serve`], plus bad settings.
 pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
     let config = ServeConfig::from_args(args)?;
     init_logging();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(serve(config))
 }
