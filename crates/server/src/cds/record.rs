@@ -39,10 +39,17 @@ pub(crate) fn read_collected(
     let mut patients: Vec<String> = resources.iter().filter_map(|r| id_of(r, "Patient")).collect();
     patients.sort_unstable();
     patients.dedup();
-    let mut seen: HashSet<String> = ["Observation", "MedicationRequest", "Condition"]
-        .iter()
-        .flat_map(|t| resources.iter().filter_map(move |r| Some(format!("{t}/{}", id_of(r, t)?))))
-        .collect();
+    // Sized for every fact and resource at once: grown step by step, rehashing cost more than
+    // the inserts.
+    let mut seen: HashSet<String> = HashSet::with_capacity(
+        resources.len()
+            + collector.labs.len()
+            + collector.medications.len()
+            + collector.conditions.len(),
+    );
+    seen.extend(["Observation", "MedicationRequest", "Condition"].iter().flat_map(|t| {
+        resources.iter().filter_map(move |r| Some([t, "/", id_of(r, t)?.as_str()].concat()))
+    }));
     let about_the_patient = |subject: Option<&str>| match (patients.as_slice(), subject) {
         ([p], Some(s)) => s.strip_prefix("Patient/") == Some(p.as_str()),
         ([_], None) => true,
