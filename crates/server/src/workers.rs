@@ -3,9 +3,9 @@
 //!
 //! A CDS call is a fraction of a millisecond of CPU with no waiting in it, so there is nothing
 //! for a work-stealing scheduler to balance within a connection; between connections, its
-//! wake-ups of idle workers cost more than they save (on two cores under load: about a fifth of
-//! the CPU, measured as two single-threaded servers answering a fifth more than one server with
-//! two workers). Here each worker is a single-threaded tokio runtime that serves the
+//! wake-ups of idle workers cost more than they save (on two cores under load: about a sixth of
+//! the CPU of a call, measured as two single-threaded servers answering a fifth more than one
+//! server with two workers). Here each worker is a single-threaded tokio runtime that serves the
 //! connections it is given, from first request to close; the acceptor gives each new
 //! connection to the worker with the fewest open ones. Shared state (knowledge base, database,
 //! metrics, the concurrency limit) is the same for all workers.
