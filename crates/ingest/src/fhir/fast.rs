@@ -81,7 +81,7 @@ pub(crate) fn is_relevant_type(t: &str) -> bool {
     super::map::gives_facts(t) || matches!(t, "Patient" | "Medication" | "Bundle")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Head<'a> {
     #[serde(rename = "resourceType", borrow, default, deserialize_with = "borrowed_str")]
     resource_type: Option<Cow<'a, str>>,
@@ -93,7 +93,7 @@ struct Head<'a> {
     entry: Option<&'a RawValue>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Entry<'a> {
     #[serde(rename = "fullUrl", borrow, default)]
     full_url: Option<&'a RawValue>,
@@ -101,7 +101,7 @@ struct Entry<'a> {
     resource: Option<&'a RawValue>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct TypeOnly<'a> {
     #[serde(rename = "resourceType", borrow, default, deserialize_with = "borrowed_str")]
     resource_type: Option<Cow<'a, str>>,
@@ -813,7 +813,7 @@ fn peek_type(text: &str) -> Option<&str> {
 }
 
 /// A Bundle's entries, read in one pass without parsing the resources.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct BundleEntries<'a> {
     #[serde(borrow, default)]
     entry: Shape<TextEntries<'a>>,
