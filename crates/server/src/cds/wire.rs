@@ -564,8 +564,8 @@ mod tests {
             let body = format!(r#"{{"hook": "patient-view", "prefetch": {{"labs": {bundle}}}}}"#);
             let mut notes = Vec::new();
             let r = HookRequest::read(body.as_bytes(), &mut notes).unwrap();
-            let (mut a, mut b) = (Collector::new(&filter), Collector::new(&filter));
-            (a, b) = (a.typed(&kb, as_of), b.typed(&kb, as_of));
+            let mut a = Collector::new(&filter).typed(&kb, as_of);
+            let mut b = Collector::new(&filter).typed(&kb, as_of);
             a.add(&bundle, "/prefetch/labs").unwrap();
             b.add_piece(&r.prefetch["labs"], r.source, "/prefetch/labs").unwrap();
             let seen = |c: &Collector<'_>| {
