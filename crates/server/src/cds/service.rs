@@ -3,11 +3,11 @@
 //! runs the engine and answers with cards. Order services look at the draft orders first and
 //! answer at once, without fetching anything, when none of them could worsen restless legs.
 
-use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use restless_facts::{Date, PatientRecord};
 use restless_ingest::fhir::{Collector, Piece};
 use serde_json::Value;
@@ -109,7 +109,7 @@ pub(crate) async fn call(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<CdsResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let (hook, _, body) =
         admit(&state, &id, &headers, body, &[&format!("/cds-services/{id}")]).await?;
     let mut notes = Vec::new();
@@ -181,7 +181,15 @@ pub(crate) async fn call(
     let span = tracing::Span::current();
     span.record("service", tracing::field::display(&id));
     span.record("cards", cards.len());
-    Ok(Json(CdsResponse { cards }))
+    // Written by `CdsResponse::to_json`, byte for byte what `Json` would write, faster.
+    let json = CdsResponse { cards }
+        .to_json()
+        .map_err(|e| ApiError::Internal(format!("writing the answer: {e}")))?;
+    let mut response = Response::new(Body::from(json));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
 }
 
 /// A hook name fit for a log line: known names as they are, anything else redacted.
