@@ -481,19 +481,49 @@ impl<'t> Collector<'t> {
         source: &'t str,
         path: At<'_>,
     ) -> Result<(), serde_json::Error> {
+        // Each resource's text ends before the next entry's resource begins (entries follow
+        // one another in the document): where that is, by the entry's place.
+        let mut bounds = Vec::new();
+        if let Shape::Is(Entries(entries)) = entry {
+            bounds = vec![None; entries.len()];
+            let mut next = None;
+            for (i, e) in entries.iter().enumerate().rev() {
+                bounds[i] = next;
+                if let Shape::Is(EntryResource(Some(EarlyValue::Resource(r)))) = e {
+                    next = offset_in(source, r.first_key);
+                }
+            }
+        }
         self.entries(entry, path, |c, resource, at| match resource {
-            EarlyValue::Resource(r) => c.early(r, source, at).map(|()| true),
+            EarlyValue::Resource(r) => {
+                let bound = match at {
+                    At::EntryResource(_, i) => bounds.get(i).copied().flatten(),
+                    _ => None,
+                };
+                c.early(r, source, bound, at).map(|()| true)
+            }
             EarlyValue::Empty => c.one("{}", at, false).map(|()| true),
             EarlyValue::NotObject => Ok(false),
         })
     }
 
+    /// Whether no code in use is written in `source` from `from` (a slice of it) up to `bound`
+    /// (a byte offset), where a resource's text lies: then [`LoincFilter::relevant`] says no
+    /// to that text too.
+    fn none_between(&self, source: &str, from: &str, bound: usize) -> bool {
+        offset_in(source, from)
+            .and_then(|start| source.as_bytes().get(start..bound))
+            .is_some_and(|span| !self.filter.relevant(span))
+    }
+
     /// One resource met in the document's own pass: what [`Collector::one`] does with its
     /// text, without parsing it again when a typed path read it.
+    /// `bound`, when known, is where in `source` the resource's text ends at the latest.
     fn early(
         &mut self,
         r: &'t EarlyResource<'t>,
         source: &'t str,
+        bound: Option<usize>,
         path: At<'_>,
     ) -> Result<(), serde_json::Error> {
         let lazy = ResourceText(TextAt::Key { source, first_key: r.first_key });
@@ -514,8 +544,15 @@ impl<'t> Collector<'t> {
             }
             Early::Later(_) => return self.one(text()?, path, false),
             // As `one`: an Observation is read only when a LOINC code in use is written in it;
-            // unless its codings settle that, its text is searched.
+            // unless its codings settle that, the document is searched from where its text
+            // begins to where the next resource begins (no need to find where it ends), else
+            // its text.
             Early::Observation(o) if !self.surely_relevant(o) => {
+                if bound.is_some_and(|b| self.none_between(source, r.first_key, b)) {
+                    self.stats.read += 1;
+                    self.stats.irrelevant += 1;
+                    return Ok(());
+                }
                 return self.one(text()?, path, false);
             }
             read => {
@@ -986,10 +1023,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for EarlyVisitor<'a> {
 /// one quote or brace to the next, without tokenising again.
 fn object_at<'t>(source: &'t str, first_key: &str) -> Option<&'t str> {
     // Where the key lies in the source (the slice came from it; checked, not assumed).
-    let offset = (first_key.as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
-    if offset.checked_add(first_key.len())? > source.len() {
-        return None;
-    }
+    let offset = offset_in(source, first_key)?;
     // Before the key's opening quote: only whitespace back to the object's `{`.
     let open = source.get(..offset)?.strip_suffix('"')?.trim_end().strip_suffix('{')?.len();
     let end = open + object_len(source.get(open..)?.as_bytes())?;
@@ -1026,6 +1060,13 @@ fn object_len(text: &[u8]) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// Where `part` (a slice of `source`) begins in `source`, in bytes; `None` when it is not a
+/// slice of it.
+fn offset_in(source: &str, part: &str) -> Option<usize> {
+    let offset = (part.as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
+    (offset.checked_add(part.len())? <= source.len()).then_some(offset)
 }
 
 /// A resource's JSON text, as read or as found again in its document when asked for.
