@@ -2,7 +2,7 @@
 
 use restless_facts::{Cmp, Date, FactKey, PatientRecord, Sex};
 
-use crate::units::normalise_unit;
+use crate::units::{normalise_unit, plain_unit};
 
 /// How far a fact in the knowledge base was checked against its source (the brief's tags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -329,6 +329,15 @@ pub struct Analyte {
 
 impl Analyte {
     fn conversion(&self, unit: &str) -> Option<&Conversion> {
+        // Most units as written are their normal form but for case: compared as they are.
+        // (A normal form has no upper-case ASCII, so ignoring ASCII case here is equality with
+        // the unit's normal form.)
+        if let Some(plain) = plain_unit(unit) {
+            return self
+                .conversions
+                .iter()
+                .find(|c| c.normal.as_bytes().eq_ignore_ascii_case(plain.as_bytes()));
+        }
         let n = normalise_unit(unit);
         self.conversions.iter().find(|c| c.normal == n)
     }

@@ -30,6 +30,24 @@ pub fn normalise_unit(unit: &str) -> String {
     s
 }
 
+/// `unit` trimmed, when that is already its normal form but for ASCII case (the normal form is
+/// then its ASCII lower case): plain ASCII without a character [`normalise_unit`] drops and
+/// without a spelling it replaces. Lets a unit be compared without building its normal form.
+#[must_use]
+pub(crate) fn plain_unit(unit: &str) -> Option<&str> {
+    let t = unit.trim();
+    let b = t.as_bytes();
+    if !b
+        .iter()
+        .all(|c| c.is_ascii() && !matches!(c, b'[' | b']' | b'{' | b'}' | b'_' | b' ' | b'^'))
+    {
+        return None;
+    }
+    // What the replaced spellings begin with: `mc` (mcg, mcmol), `per`, `lit` (litre, liter).
+    let has = |pat: &[u8]| b.windows(pat.len()).any(|w| w.eq_ignore_ascii_case(pat));
+    (!has(b"mc") && !has(b"per") && !has(b"lit")).then_some(t)
+}
+
 /// Splits `"75 ng/mL"` into `(75.0, "ng/mL")`; `None` when there is no leading number.
 #[must_use]
 pub fn split_quantity(text: &str) -> Option<(f64, &str)> {
@@ -44,7 +62,33 @@ pub fn split_quantity(text: &str) -> Option<(f64, &str)> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// A plain unit's normal form is its ASCII lower case; units that are not plain include
+        /// every one whose normal form differs from that.
+        #[test]
+        fn a_plain_unit_is_its_own_normal_form(unit in "[ a-zA-Z0-9/%.^_{}\\[\\]µμ²\u{a0}\t*-]{0,12}|[mMcCgGpPeErRlLiItT/ ]{0,10}") {
+            let normal = normalise_unit(&unit);
+            if normal != unit.trim().to_ascii_lowercase() {
+                prop_assert!(plain_unit(&unit).is_none());
+            }
+            if let Some(plain) = plain_unit(&unit) {
+                prop_assert_eq!(plain.to_ascii_lowercase(), normal);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_units() {
+        assert_eq!(plain_unit(" ng/mL "), Some("ng/mL"));
+        assert_eq!(plain_unit("%"), Some("%"));
+        for not in ["mcg/L", "MCMOL/l", "g/litre", "per day", "m[IU]/L", "µg/L", "m^2", "1_000"] {
+            assert_eq!(plain_unit(not), None, "{not}");
+        }
+    }
 
     #[test]
     fn spellings_meet() {
