@@ -169,8 +169,13 @@ def _ms(text: str) -> float:
 
 
 def wrk(port: int, path: str, threads: int, conns: int, secs: int, server: Server | None,
-        body: Path | None = BODY, tokens: Path | None = None, label: str = "") -> dict:
-    """One bounded wrk run; returns its numbers with the server's and wrk's CPU use."""
+        body: Path | None = BODY, tokens: Path | None = None, label: str = "",
+        statuses: bool = False) -> dict:
+    """One bounded wrk run; returns its numbers with the server's and wrk's CPU use.
+
+    `statuses` (implied by `tokens`): count 503 and 401 apart, in wrk's Lua response hook,
+    which costs wrk CPU on the server's cores; without it, answers are counted as 200 or other.
+    """
     assert secs <= MAX_RUN_SECS
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", "--timeout", "10s"]
     env = dict(os.environ)
@@ -180,6 +185,8 @@ def wrk(port: int, path: str, threads: int, conns: int, secs: int, server: Serve
         env["BENCH_THREADS"] = str(threads)
         if tokens is not None:
             env["BENCH_TOKENS"] = str(tokens)
+        if statuses or tokens is not None:
+            env["BENCH_STATUSES"] = "1"
     cmd.append(f"http://127.0.0.1:{port}{path}")
     cpu0 = server.cpu_secs() if server else 0.0
     t0 = time.perf_counter()
@@ -650,7 +657,7 @@ def main() -> None:
         sampler.phase = "during"
         prober.start()
         over = wrk(srv.port, SERVICE, a.threads, max(load, a.threads), a.overload_duration, srv,
-                   label="patient-view, 2x load")
+                   label="patient-view, 2x load", statuses=True)
         prober.stop()
         sampler.phase = "after"
         first = request(srv.port, "POST", SERVICE, BODY.read_bytes())
@@ -724,14 +731,15 @@ def summary(r: dict) -> str:
                       "server CPU", "CPU ms/req", "wrk CPU", "errors"], rows))
     best = max(r["sweep"], key=goodput)
     met = any(goodput(x) >= 10000 and x["p99_ms"] <= 10 and not x.get("s503")
-              for x in r["sweep"])
+              and not x.get("sother") for x in r["sweep"])
     out.append(f"\nbest: {goodput(best):,.0f} answers with cards (200) per second at "
                f"{best['connections']} connections "
                f"(p99 {best['p99_ms']:.1f} ms); target >= 10,000 req/s with p99 <= 10 ms: "
                f"{'met' if met else 'NOT met'}")
     for x in r["references"]:
         if x["label"] == "patient-view, compact body":
-            ok = goodput(x) >= 10000 and x["p99_ms"] <= 10 and not x.get("s503")
+            ok = (goodput(x) >= 10000 and x["p99_ms"] <= 10 and not x.get("s503")
+                  and not x.get("sother"))
             out.append(f"the same request compact ({r['compact_bytes']} bytes): "
                        f"{goodput(x):,.0f}/s, p99 {x['p99_ms']:.1f} ms: "
                        f"{'met' if ok else 'NOT met'}")
