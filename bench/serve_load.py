@@ -197,7 +197,8 @@ def wrk(port: int, path: str, threads: int, conns: int, secs: int, server: Serve
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"wrk failed ({p.returncode}):\n{out}")
-    r: dict = {"label": label or path, "threads": threads, "connections": conns, "secs": secs}
+    r: dict = {"label": label or path, "threads": threads, "connections": conns, "secs": secs,
+               "by_status": body is not None and (statuses or tokens is not None)}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     r["rps"] = float(m.group(1)) if m else float("nan")
     for pct in ("50", "75", "90", "99"):
@@ -714,6 +715,13 @@ def main() -> None:
         log(f"data folders and logs kept in {workdir}")
 
 
+def refused(x: dict) -> str:
+    """The share of answers shed with 503; without the Lua status hook, of all non-2xx."""
+    if x.get("by_status"):
+        return f"{x.get('share_503', 0):.0%}"
+    return f"{x['non2xx'] / x['requests']:.0%} non-2xx" if x["non2xx"] and x["requests"] else "0%"
+
+
 def summary(r: dict) -> str:
     m = r["machine"]
     out = [f"\n## restless serve under load ({m['cpus']} CPUs, {m['cpu_model']}; wrk on the "
@@ -723,7 +731,7 @@ def summary(r: dict) -> str:
     rows = []
     for x in r["sweep"] + r["references"]:
         rows.append([x["label"], f"{x['threads']}/{x['connections']}", f"{x['rps']:,.0f}",
-                     f"{goodput(x):,.0f}", f"{x.get('share_503', 0):.0%}",
+                     f"{goodput(x):,.0f}", refused(x),
                      f"{x['p50_ms']:.2f}", f"{x['p90_ms']:.2f}", f"{x['p99_ms']:.2f}",
                      f"{x.get('server_cpu_pct', 0):.0f} %", f"{cpu_ms(x):.3f}",
                      f"{x['wrk_cpu_pct']:.0f} %", x["non2xx"] + x.get("socket_errors", 0)])
