@@ -518,6 +518,7 @@ impl<'t> Collector<'t> {
 
     /// One resource met in the document's own pass: what [`Collector::one`] does with its
     /// text, without parsing it again when a typed path read it.
+    ///
     /// `bound`, when known, is where in `source` the resource's text ends at the latest.
     fn early(
         &mut self,
