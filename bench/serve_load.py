@@ -7,11 +7,12 @@ Everything runs on 127.0.0.1, on the same machine as the server, and every wrk r
 
 1. sweep: `--insecure-no-auth`, default limits; POST /cds-services/restless-patient-view with
    bench/serve.d/patient-view.json (Patient with RLS, 10 Conditions, 30 Observations, 8
-   MedicationRequests) at 1 connection, then 2 wrk threads at 4, 8, 16, 32, 64 connections;
+   MedicationRequests) at 1, 4, 8, 16, 32, 64 connections (one wrk thread, `--threads`);
    requests/s, p50/p90/p99, server and wrk CPU. References in the same server: the same
    request written compactly (no indentation, as EHR clients serialise JSON), the same body
    posted to an unknown service (answered 404 once the body is in: HTTP and loopback alone),
-   a minimal patient-view (Patient + 2 resources) and GET /healthz.
+   a minimal patient-view (Patient + 2 resources) and GET /healthz (the 404 and /healthz runs,
+   bound by wrk itself, with two wrk threads).
 2. overload: a new server with `--max-concurrency N`, N the smallest connection count that
    reached 95 % of the best throughput; twice N connections for 20 s; share of 503s, goodput,
    probes' latency, RSS every second before/during/after, and the first normal request after.
@@ -564,9 +565,14 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=15, help="seconds per sweep run (<= 30)")
     ap.add_argument("--overload-duration", type=int, default=20, help="seconds (<= 30)")
     ap.add_argument("--connections", default="4,8,16,32,64",
-                    help="connection counts of the sweep (2 wrk threads; a 1-connection run "
-                         "with 1 thread is always added)")
-    ap.add_argument("--threads", type=int, default=2, help="wrk threads")
+                    help="connection counts of the sweep (a 1-connection run is always added)")
+    # One wrk thread drives these runs with CPU to spare (wrk takes about a third of a core);
+    # a second one only competes with the server's workers for the same two cores (more
+    # context switches, and wrk's own scheduling delays measured as latency: p99 at 8
+    # connections 1.7 ms with one thread against 4 ms with two). The wrk-bound references
+    # (HTTP alone, /healthz) use at least two.
+    ap.add_argument("--threads", type=int, default=1,
+                    help="wrk threads of the patient-view runs")
     ap.add_argument("--no-jwt", action="store_true", help="skip the JWT phase")
     ap.add_argument("--perf", action="store_true", help="profile the server with perf")
     ap.add_argument("--keep", action="store_true", help="keep the data folders and logs")
@@ -619,11 +625,11 @@ def main() -> None:
         refs = [
             wrk(srv.port, SERVICE, a.threads, max(n, a.threads), a.duration, srv, body=compact,
                 label="patient-view, compact body"),
-            wrk(srv.port, "/cds-services/no-such-service", a.threads, max(n, a.threads),
+            wrk(srv.port, "/cds-services/no-such-service", max(2, a.threads), max(n, 2),
                 min(a.duration, 10), srv, body=BODY, label="same body, 404 (HTTP only)"),
             wrk(srv.port, SERVICE, a.threads, max(n, a.threads), a.duration, srv, body=MINIMAL,
                 label="patient-view, minimal"),
-            wrk(srv.port, "/healthz", a.threads, 32, min(a.duration, 10), srv, body=None,
+            wrk(srv.port, "/healthz", max(2, a.threads), 32, min(a.duration, 10), srv, body=None,
                 label="GET /healthz"),
         ]
         results["sweep_exit_code"] = srv.stop()
