@@ -179,7 +179,7 @@ impl axum::serve::Listener for Handed {
             };
             let open = OpenGuard(Arc::clone(&self.open));
             match TcpStream::from_std(stream) {
-                Ok(io) => return (CountedStream { io, _open: open }, peer),
+                Ok(io) => return (CountedStream { _open: open, io }, peer),
                 Err(e) => {
                     tracing::warn!(error = %e, "a worker could not take a connection; closed");
                 }
@@ -203,10 +203,11 @@ impl Drop for OpenGuard {
 
 /// A worker's connection: the TCP stream, counted among the worker's open connections while
 /// it lives. Reads and writes go straight to the stream (vectored writes included, which
-/// hyper uses for a response's head and body).
+/// hyper uses for a response's head and body). The count drops before the socket closes (fields
+/// drop in order), so a client that has seen the close sees the count without it.
 struct CountedStream {
-    io: TcpStream,
     _open: OpenGuard,
+    io: TcpStream,
 }
 
 impl AsyncRead for CountedStream {
@@ -263,10 +264,43 @@ mod tests {
             .route("/", get(|| async { std::thread::current().name().unwrap_or("?").to_owned() }))
     }
 
+    /// `GET /` on a kept-alive connection: the answer's body (the serving thread's name).
+    async fn ask(s: &mut tokio::net::TcpStream) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        s.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        loop {
+            let mut chunk = [0u8; 512];
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            answer.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8(answer.clone()).unwrap();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                if body.len() >= length {
+                    return body[..length].to_owned();
+                }
+            }
+        }
+    }
+
+    /// Closes a connection and waits until the server has closed its side too.
+    async fn close(mut s: tokio::net::TcpStream) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        s.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).await.unwrap();
+    }
+
     #[tokio::test]
     async fn connections_go_to_the_least_busy_worker_and_stay_there() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped_log = Arc::new(AtomicUsize::new(0));
         let on_stop = {
@@ -285,10 +319,12 @@ mod tests {
             on_stop,
         ));
         // Six clients, one keep-alive connection each, opened one after the other.
-        let clients: Vec<reqwest::Client> = (0..6).map(|_| reqwest::Client::new()).collect();
+        let mut clients = Vec::new();
         let mut first = Vec::new();
-        for c in &clients {
-            first.push(c.get(&url).send().await.unwrap().text().await.unwrap());
+        for _ in 0..6 {
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            first.push(ask(&mut c).await);
+            clients.push(c);
         }
         let mut per_worker = std::collections::BTreeMap::new();
         for name in &first {
@@ -303,24 +339,23 @@ mod tests {
             ]
         );
         // Later requests on a connection are served by the same worker.
-        for (c, name) in clients.iter().zip(&first) {
-            assert_eq!(&c.get(&url).send().await.unwrap().text().await.unwrap(), name);
+        for (c, name) in clients.iter_mut().zip(&first) {
+            assert_eq!(&ask(c).await, name);
         }
-        // Closed connections no longer count: with worker 1's two closed, it is the least
-        // busy (were they still counted, the tie would go to worker 0).
-        let mut clients = clients;
+        // Closed connections no longer count: with worker 1's two closed (and the server's
+        // side closed too), it is the least busy (were they still counted, the tie would go to
+        // worker 0).
         for gone in [4, 1] {
             assert_eq!(first[gone], "restless-worker-1");
-            drop(clients.remove(gone));
+            close(clients.remove(gone)).await;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let late = reqwest::Client::new();
-        assert_eq!(late.get(&url).send().await.unwrap().text().await.unwrap(), "restless-worker-1");
+        let mut late = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert_eq!(ask(&mut late).await, "restless-worker-1");
         assert_eq!(stopped_log.load(Ordering::SeqCst), 0);
         stop.send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap().unwrap();
         assert_eq!(stopped_log.load(Ordering::SeqCst), 1);
         // The listener is closed: a new connection is refused.
-        assert!(reqwest::Client::new().get(&url).send().await.is_err());
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     }
 }
