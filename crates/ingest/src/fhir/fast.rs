@@ -481,23 +481,21 @@ impl<'t> Collector<'t> {
         source: &'t str,
         path: At<'_>,
     ) -> Result<(), serde_json::Error> {
-        // Each resource's text ends before the next entry's resource begins (entries follow
-        // one another in the document): where that is, by the entry's place.
-        let mut bounds = Vec::new();
-        if let Shape::Is(Entries(entries)) = entry {
-            bounds = vec![None; entries.len()];
-            let mut next = None;
-            for (i, e) in entries.iter().enumerate().rev() {
-                bounds[i] = next;
-                if let Shape::Is(EntryResource(Some(EarlyValue::Resource(r)))) = e {
-                    next = offset_in(source, r.first_key);
+        // Each resource's text ends before a later entry's resource begins (entries follow one
+        // another in the document): where the next one does, for the entry at `i`.
+        let next_start = |i: usize| match entry {
+            Shape::Is(Entries(entries)) => entries.get(i + 1..)?.iter().find_map(|e| match e {
+                Shape::Is(EntryResource(Some(EarlyValue::Resource(r)))) => {
+                    offset_in(source, r.first_key)
                 }
-            }
-        }
+                _ => None,
+            }),
+            _ => None,
+        };
         self.entries(entry, path, |c, resource, at| match resource {
             EarlyValue::Resource(r) => {
                 let bound = match at {
-                    At::EntryResource(_, i) => bounds.get(i).copied().flatten(),
+                    At::EntryResource(_, i) => next_start(i),
                     _ => None,
                 };
                 c.early(r, source, bound, at).map(|()| true)
