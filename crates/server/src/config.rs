@@ -113,10 +113,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Limits {
             // About 16 × 0.4 ms of queueing per core at most for a typical CDS call.
-            max_concurrency: 16 * std::thread::available_parallelism().map_or(2, usize::from),
-            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            max_concurrency: 16 * cores,
+            workers: cores,
             request_timeout: Duration::from_secs(30),
             rest_body_bytes: 1024 * 1024,
             cds_body_bytes: 5 * 1024 * 1024,
