@@ -305,6 +305,18 @@ fn serves_the_api_and_stops_cleanly_on_sigterm() {
     // An unknown route is a problem document, not a hang or a crash.
     assert_eq!(server.get("/no/such/route").status, 404);
 
+    // Each request's access line is written once its worker has nothing left to do, not only
+    // when a batch fills up or the server stops.
+    let logged = Instant::now();
+    while !server.log().contains("route=/openapi.json") {
+        assert!(
+            logged.elapsed() < STARTUP,
+            "no access line for /openapi.json while the server is idle:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
     // SIGTERM: exit code 0 within a few seconds, the database left in the data folder.
     let status = server.terminate();
     assert!(status.success(), "exit status {status} after SIGTERM:\n{}", server.log());

@@ -19,6 +19,7 @@ pub mod cds;
 pub mod config;
 pub mod db;
 mod error;
+mod logging;
 pub mod metrics;
 mod random;
 mod state;
@@ -46,6 +47,7 @@ use tower_http::trace::TraceLayer;
 
 pub use config::{ConfigError, ServeArgs, ServeConfig};
 pub use error::{ApiError, FieldError, Problem};
+pub use logging::init_logging;
 pub use state::{AppState, StateError};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -343,17 +345,6 @@ pub async fn shutdown_signal() {
         () = ctrl_c => tracing::info!("Ctrl-C received"),
         () = term => tracing::info!("SIGTERM received"),
     }
-}
-
-/// Sets up logging to standard error (`RUST_LOG` filters; default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }
 
 /// `restless serve`: settings from `args`, logging, then [`serve`] on a single-threaded runtime

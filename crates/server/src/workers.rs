@@ -23,6 +23,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::logging;
+
 /// A connection on its way to a worker.
 type Handover = (std::net::TcpStream, SocketAddr);
 
@@ -89,19 +91,28 @@ fn start(
     let (done_tx, done) = oneshot::channel();
     let listener = Handed { incoming, local, open: Arc::clone(&open) };
     std::thread::Builder::new().name(format!("restless-worker-{i}")).spawn(move || {
-        let served =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|rt| {
-                rt.block_on(async move {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = stop.wait_for(|s| *s).await;
-                        })
-                        .await
-                })
-            });
+        let _log = logging::batch_this_thread();
+        let served = runtime().and_then(|rt| {
+            rt.block_on(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await
+            })
+        });
         let _ = done_tx.send(served);
     })?;
     Ok(Worker { handover, open, done })
+}
+
+/// A worker's runtime: single-threaded, with I/O and timers, writing the log lines its thread
+/// holds before it goes idle.
+pub(crate) fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_park(logging::flush_this_thread)
+        .build()
 }
 
 /// Accepts connections until `shutdown` completes, each handed to the least busy worker.
