@@ -85,9 +85,9 @@ pub(crate) fn batch_this_thread() -> BatchGuard {
     BatchGuard(())
 }
 
-/// Writes the lines this thread holds, if any.
+/// Writes the lines this thread holds, if any (nothing once the thread's locals are gone).
 pub(crate) fn flush_this_thread() {
-    PENDING.with(|p| {
+    let _ = PENDING.try_with(|p| {
         if let Ok(mut p) = p.try_borrow_mut()
             && let Some(p) = p.as_mut()
         {
