@@ -247,6 +247,24 @@ mod tests {
     }
 
     #[test]
+    fn lines_of_two_writers_on_one_thread_each_reach_their_own_sink() {
+        let (sink_a, writes_a) = recorder();
+        let (sink_b, writes_b) = recorder();
+        let (a, b) = (Batched::new(sink_a), Batched::new(sink_b));
+        std::thread::spawn(move || {
+            let _guard = batch_this_thread();
+            log(&a, "a1\n");
+            log(&a, "a2\n");
+            log(&b, "b1\n");
+            log(&a, "a3\n");
+        })
+        .join()
+        .unwrap();
+        assert_eq!(*writes_a.lock().unwrap(), vec![b"a1\na2\n".to_vec(), b"a3\n".to_vec()]);
+        assert_eq!(*writes_b.lock().unwrap(), vec![b"b1\n".to_vec()]);
+    }
+
+    #[test]
     fn a_batch_is_written_once_it_passes_the_size_limit() {
         let (sink, writes) = recorder();
         let w = Batched::new(sink);
