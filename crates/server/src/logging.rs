@@ -123,16 +123,13 @@ impl Pending {
     /// Adds one line, writing the batch when it is due.
     fn add(&mut self, line: &[u8], sink: &Sink) {
         let now = Instant::now();
-        if self.lines.is_empty() {
-            self.since = now;
-            if self.sink.as_ref().is_none_or(|s| !Arc::ptr_eq(s, sink)) {
-                self.sink = Some(Arc::clone(sink));
-            }
-        } else if !self.sink.as_ref().is_some_and(|s| Arc::ptr_eq(s, sink)) {
+        if !self.sink.as_ref().is_some_and(|s| Arc::ptr_eq(s, sink)) {
             // Lines for another sink: those waiting go to theirs first.
             self.flush();
-            self.since = now;
             self.sink = Some(Arc::clone(sink));
+        }
+        if self.lines.is_empty() {
+            self.since = now;
         }
         self.lines.extend_from_slice(line);
         if self.lines.len() >= BATCH_BYTES || now.duration_since(self.since) >= BATCH_AGE {
@@ -168,18 +165,16 @@ pub(crate) struct LineWriter<'a> {
 
 impl Write for LineWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Not batched: no batching on this thread, its locals gone, or a line logged while its
+        // batch was being written.
         let batched = PENDING
-            .try_with(|p| match p.try_borrow_mut() {
-                Ok(mut p) => match p.as_mut() {
-                    Some(p) => {
-                        p.add(buf, self.sink);
-                        true
-                    }
-                    None => false,
-                },
-                Err(_) => false,
+            .try_with(|p| {
+                let mut p = p.try_borrow_mut().ok()?;
+                p.as_mut().map(|p| p.add(buf, self.sink))
             })
-            .unwrap_or(false);
+            .ok()
+            .flatten()
+            .is_some();
         if !batched {
             (self.sink)(buf);
         }
