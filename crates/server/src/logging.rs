@@ -206,6 +206,17 @@ mod tests {
         writer.make_writer().write_all(line.as_bytes()).unwrap();
     }
 
+    /// Runs `f` on a new thread that batches its lines, until the thread ends (a failed
+    /// assertion in `f` fails the test).
+    fn on_batching_thread(f: impl FnOnce() + Send + 'static) {
+        std::thread::spawn(move || {
+            let _guard = batch_this_thread();
+            f();
+        })
+        .join()
+        .unwrap();
+    }
+
     #[test]
     fn a_thread_that_does_not_batch_writes_each_line_at_once() {
         let (sink, writes) = recorder();
@@ -224,8 +235,7 @@ mod tests {
         let (sink, writes) = recorder();
         let w = Batched::new(sink);
         let seen = Arc::clone(&writes);
-        std::thread::spawn(move || {
-            let _guard = batch_this_thread();
+        on_batching_thread(move || {
             log(&w, "a\n");
             log(&w, "b\n");
             assert!(seen.lock().unwrap().is_empty(), "lines were written before a flush");
@@ -234,9 +244,7 @@ mod tests {
             flush_this_thread();
             assert_eq!(seen.lock().unwrap().len(), 1, "an empty batch was written");
             log(&w, "c\n");
-        })
-        .join()
-        .unwrap();
+        });
         // The guard wrote the last line as the thread ended.
         assert_eq!(*writes.lock().unwrap(), vec![b"a\nb\n".to_vec(), b"c\n".to_vec()]);
     }
@@ -246,15 +254,12 @@ mod tests {
         let (sink_a, writes_a) = recorder();
         let (sink_b, writes_b) = recorder();
         let (a, b) = (Batched::new(sink_a), Batched::new(sink_b));
-        std::thread::spawn(move || {
-            let _guard = batch_this_thread();
+        on_batching_thread(move || {
             log(&a, "a1\n");
             log(&a, "a2\n");
             log(&b, "b1\n");
             log(&a, "a3\n");
-        })
-        .join()
-        .unwrap();
+        });
         assert_eq!(*writes_a.lock().unwrap(), vec![b"a1\na2\n".to_vec(), b"a3\n".to_vec()]);
         assert_eq!(*writes_b.lock().unwrap(), vec![b"b1\n".to_vec()]);
     }
@@ -266,8 +271,7 @@ mod tests {
         let line = format!("{}\n", "x".repeat(999));
         let per_batch = BATCH_BYTES.div_ceil(line.len());
         let seen = Arc::clone(&writes);
-        std::thread::spawn(move || {
-            let _guard = batch_this_thread();
+        on_batching_thread(move || {
             for _ in 0..per_batch - 1 {
                 log(&w, &line);
             }
@@ -276,9 +280,7 @@ mod tests {
             let batches = seen.lock().unwrap();
             assert_eq!(batches.len(), 1);
             assert_eq!(batches[0], line.repeat(per_batch).into_bytes());
-        })
-        .join()
-        .unwrap();
+        });
     }
 
     #[test]
@@ -286,16 +288,13 @@ mod tests {
         let (sink, writes) = recorder();
         let w = Batched::new(sink);
         let seen = Arc::clone(&writes);
-        std::thread::spawn(move || {
-            let _guard = batch_this_thread();
+        on_batching_thread(move || {
             log(&w, "old\n");
             std::thread::sleep(BATCH_AGE + Duration::from_millis(20));
             assert!(seen.lock().unwrap().is_empty(), "waiting alone does not write");
             log(&w, "new\n");
             assert_eq!(*seen.lock().unwrap(), vec![b"old\nnew\n".to_vec()]);
-        })
-        .join()
-        .unwrap();
+        });
     }
 
     #[test]
@@ -307,9 +306,8 @@ mod tests {
             .without_time()
             .finish();
         let seen = Arc::clone(&writes);
-        std::thread::spawn(move || {
+        on_batching_thread(move || {
             tracing::subscriber::with_default(subscriber, || {
-                let _guard = batch_this_thread();
                 let rt = crate::workers::runtime().unwrap();
                 rt.block_on(async {
                     tracing::info!("served");
@@ -323,8 +321,6 @@ mod tests {
                     assert!(String::from_utf8_lossy(&batches[0]).contains("served"));
                 });
             });
-        })
-        .join()
-        .unwrap();
+        });
     }
 }
