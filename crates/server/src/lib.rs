@@ -6,13 +6,15 @@
 //! with a single-threaded runtime) until SIGTERM or Ctrl-C, lets requests in flight finish and
 //! closes the database.
 //!
-//! Layers, outermost first: request-id sanitising and generation, access log span (request
-//! id, method, route template, status, latency — never bodies, paths of patients' resources,
-//! query strings or headers), metrics; then, for every route except the probes and `/metrics`,
+//! Layers, outermost first: the access layer (`access.rs`: request ids kept when well formed or
+//! generated, one access line per request with request id, method, route template, status and
+//! latency — never bodies, paths of patients' resources, query strings or headers — and the
+//! request metrics); then, for every route except the probes and `/metrics`,
 //! load shedding over a global concurrency limit (503 at once instead of a queue) and a request
 //! timeout; per group, body limits (`/v1/assess` and CDS Hooks: large, others: small) and CORS
 //! on the CDS Hooks routes.
 
+mod access;
 mod api;
 pub mod auth;
 pub mod cds;
@@ -32,22 +34,19 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use restless_kb::{Kb, LoadError};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 pub use config::{ConfigError, ServeArgs, ServeConfig};
 pub use error::{ApiError, FieldError, Problem};
-pub use logging::init_logging;
+pub use logging::{Line as LogLine, init_logging};
 pub use state::{AppState, StateError};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -102,13 +101,18 @@ pub fn router(state: AppState) -> Router {
         .route("/cds-services", get(cds::discovery::discover))
         .route("/cds-services/{id}", post(cds::service::call))
         .route("/cds-services/{id}/feedback", post(cds::feedback::feedback))
-        .layer(DefaultBodyLimit::max(limits.cds_body_bytes))
-        // Cards carry a patient's evidence: no cache may keep them.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(cors);
+        // One `layer` call: axum boxes each route's service once per call, and clones every
+        // box of a route for each request.
+        .layer(
+            ServiceBuilder::new()
+                .layer(cors)
+                // Cards carry a patient's evidence: no cache may keep them.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
+                .layer(DefaultBodyLimit::max(limits.cds_body_bytes)),
+        );
     let assess = Router::new()
         .route("/v1/assess", post(api::assess::assess))
         .layer(DefaultBodyLimit::max(limits.cds_body_bytes));
@@ -139,52 +143,8 @@ pub fn router(state: AppState) -> Router {
         .merge(limited)
         .merge(open)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    let route = req
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or("unmatched", MatchedPath::as_str);
-                    let id =
-                        req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    // `service` and `cards` are filled in by CDS calls, so that one line per
-                    // request (the response's) says all.
-                    tracing::info_span!(
-                        "request",
-                        request_id = %id,
-                        method = %req.method(),
-                        route = %route,
-                        service = tracing::field::Empty,
-                        cards = tracing::field::Empty,
-                    )
-                })
-                .on_request(())
-                .on_response(|resp: &Response, latency: Duration, _: &tracing::Span| {
-                    tracing::info!(
-                        status = resp.status().as_u16(),
-                        latency_ms = latency.as_secs_f64() * 1000.0,
-                        "response"
-                    );
-                })
-                .on_body_chunk(())
-                .on_eos(())
-                .on_failure(
-                    |class: tower_http::classify::ServerErrorsFailureClass,
-                     latency: Duration,
-                     _: &tracing::Span| {
-                        tracing::warn!(
-                            failure = %class,
-                            latency_ms = latency.as_secs_f64() * 1000.0,
-                            "request failed"
-                        );
-                    },
-                ),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, random::RequestIds))
-        .layer(middleware::from_fn(sanitize_request_id))
+        // Inside the router, where the route template is known.
+        .layer(access::AccessLayer::new(state.clone()))
         .with_state(state)
 }
 
@@ -203,21 +163,6 @@ fn overload_or_timeout(e: &BoxError, timeout_secs: u64) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such route; GET /openapi.json describes the API".to_owned())
-}
-
-/// Drops a client's `x-request-id` unless it is a short token (it is logged): a fresh id is
-/// generated instead.
-async fn sanitize_request_id(mut req: Request, next: Next) -> Response {
-    let ok = req.headers().get(&REQUEST_ID).is_some_and(|v| {
-        let b = v.as_bytes();
-        !b.is_empty()
-            && b.len() <= 64
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-    });
-    if !ok {
-        req.headers_mut().remove(&REQUEST_ID);
-    }
-    next.run(req).await
 }
 
 /// Loads the embedded knowledge base or the one in `dir`.

@@ -16,13 +16,20 @@
 //! different threads never interleave within a line; across threads, their order may differ
 //! from the order of their timestamps by up to one batch. A process killed without warning
 //! (SIGKILL) loses at most the lines still waiting, by the limits above.
+//!
+//! Each line ([`Line`]) reads: time, level, the id of the request being worked on when the line
+//! was logged (unless the line names it itself, as the access line does), where it comes from,
+//! and the message with its fields.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 
 /// Lines waiting past this many bytes are written.
 pub(crate) const BATCH_BYTES: usize = 16 * 1024;
@@ -42,7 +49,49 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(Batched::new(stderr_sink()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .event_format(Line)
         .try_init();
+}
+
+/// The format of the server's log lines (see the module's documentation).
+pub struct Line;
+
+impl<S, N> FormatEvent<S, N> for Line
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        SystemTime.format_time(&mut w)?;
+        let level = *meta.level();
+        if w.has_ansi_escapes() {
+            let colour = match level {
+                tracing::Level::ERROR => "31",
+                tracing::Level::WARN => "33",
+                tracing::Level::INFO => "32",
+                tracing::Level::DEBUG => "34",
+                tracing::Level::TRACE => "35",
+            };
+            write!(w, " \x1b[{colour}m{level:>5}\x1b[0m")?;
+        } else {
+            write!(w, " {level:>5}")?;
+        }
+        if meta.fields().field("request_id").is_none()
+            && let Some(id) = crate::access::current_request_id()
+            && let Ok(id) = id.to_str()
+        {
+            write!(w, " request_id={id}")?;
+        }
+        write!(w, " {}: ", meta.target())?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
 }
 
 /// Standard error, in one `write_all` under its lock. A failed write is dropped: there is

@@ -10,13 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-
-use crate::state::AppState;
+use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] =
@@ -108,6 +102,16 @@ fn labels(l: &[(&'static str, String)], extra: Option<(&str, String)>) -> String
 }
 
 impl Metrics {
+    /// Counts a request in flight (see `access::Access`).
+    pub(crate) fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request no longer in flight, answered or abandoned.
+    pub(crate) fn request_ended(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// Counts one finished request.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, took: Duration) {
         self.requests
@@ -204,22 +208,6 @@ impl Metrics {
         );
         out
     }
-}
-
-/// Middleware: times every request and counts it under its route template.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
-    let m = state.metrics();
-    m.in_flight.fetch_add(1, Ordering::Relaxed);
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    m.in_flight.fetch_sub(1, Ordering::Relaxed);
-    m.observe_request(&route, &method, resp.status().as_u16(), start.elapsed());
-    resp
 }
 
 #[cfg(test)]

@@ -36,18 +36,12 @@ pub(crate) fn uuid_v4() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(bytes16()).into_uuid()
 }
 
-/// Request ids (`x-request-id` when the client sent none): random UUIDs.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct RequestIds;
-
-impl tower_http::request_id::MakeRequestId for RequestIds {
-    fn make_request_id<B>(
-        &mut self,
-        _: &axum::http::Request<B>,
-    ) -> Option<tower_http::request_id::RequestId> {
-        let id = uuid_v4().hyphenated().to_string();
-        axum::http::HeaderValue::from_str(&id).ok().map(tower_http::request_id::RequestId::new)
-    }
+/// A request id (`x-request-id` when the client sent none or one not kept): a random UUID.
+pub(crate) fn request_id() -> axum::http::HeaderValue {
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    let id = uuid_v4().hyphenated().encode_lower(&mut text);
+    // A hyphenated UUID is always a valid header value.
+    axum::http::HeaderValue::from_str(id).unwrap_or(axum::http::HeaderValue::from_static("-"))
 }
 
 #[cfg(test)]

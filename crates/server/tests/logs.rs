@@ -51,6 +51,7 @@ async fn no_patient_data_or_secret_reaches_the_logs() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
         .with_ansi(false)
+        .event_format(restless_server::LogLine)
         .with_writer(move || writer.clone())
         .init();
 
@@ -155,5 +156,16 @@ async fn no_patient_data_or_secret_reaches_the_logs() {
             && l.contains("status=200")),
         "{logs}"
     );
-    assert!(logs.contains("CDS request read leniently"));
+    // A warning logged while a request is worked on names that request.
+    let lenient =
+        logs.lines().find(|l| l.contains("CDS request read leniently")).unwrap_or_default();
+    let id = lenient.split("request_id=").nth(1).and_then(|s| s.split(' ').next());
+    assert!(id.is_some_and(|id| id.len() == 36), "{lenient}");
+    // ... and the access line of the same request says the same id.
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("response")
+                && l.contains(&format!("request_id={}", id.unwrap_or("?")))),
+        "{logs}"
+    );
 }

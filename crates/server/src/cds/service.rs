@@ -17,6 +17,7 @@ use super::discovery::{ORDER_SELECT, hook_of};
 use super::fetch::{Refusal, fetch, is_fhir_id};
 use super::record::{draft_medications, read_collected};
 use super::wire::{CdsResponse, HookRequest, ReadError};
+use crate::access::CdsCall;
 use crate::auth::{AuthError, Claims};
 use crate::error::{ApiError, Problem, body_rejection};
 use crate::state::AppState;
@@ -178,9 +179,7 @@ pub(crate) async fn call(
     for c in &cards {
         state.metrics().cards_issued(&id, c.indicator.name(), 1);
     }
-    let span = tracing::Span::current();
-    span.record("service", tracing::field::display(&id));
-    span.record("cards", cards.len());
+    let call = CdsCall { cards: cards.len(), service: id };
     // Written by `CdsResponse::to_json`, byte for byte what `Json` would write, faster.
     let json = CdsResponse { cards }
         .to_json()
@@ -189,6 +188,8 @@ pub(crate) async fn call(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // For the access line (see `access`).
+    response.extensions_mut().insert(call);
     Ok(response)
 }
 

@@ -198,6 +198,39 @@ async fn metrics_count_requests_by_route_template() {
     assert!(!m.contains("iron-deficiency") && !m.contains("pat-123"));
 }
 
+/// A request the client gives up on (its future dropped before the answer) leaves the gauge of
+/// requests in flight; only the `/metrics` request itself is in flight when it renders.
+#[tokio::test]
+async fn an_abandoned_request_is_no_longer_counted_in_flight() {
+    let (fhir, log) =
+        crate::common::stub_fhir(vec![crate::common::patient()], std::time::Duration::from_secs(5))
+            .await;
+    let h = Harness::new();
+    let slow = serde_json::json!({"hook": "patient-view", "hookInstance": "1", "fhirServer": fhir,
+        "fhirAuthorization": {"access_token": "t", "token_type": "Bearer"},
+        "context": {"patientId": crate::common::PATIENT}});
+    let req = Request::post("/cds-services/restless-patient-view")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(slow.to_string()))
+        .unwrap();
+    let mut call = Box::pin(tower::ServiceExt::oneshot(h.app.clone(), req));
+    // Started, and waiting for the FHIR server.
+    let waiting = async {
+        while log.requests.lock().unwrap().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        _ = &mut call => panic!("the call should wait for the slow FHIR server"),
+        () = waiting => {}
+    }
+    let during = h.get("/metrics").await.text();
+    assert!(during.contains("restless_http_requests_in_flight 2"), "{during}");
+    drop(call);
+    let after = h.get("/metrics").await.text();
+    assert!(after.contains("restless_http_requests_in_flight 1"), "{after}");
+}
+
 #[tokio::test]
 async fn request_ids_are_generated_propagated_and_sanitised() {
     let h = Harness::new();
