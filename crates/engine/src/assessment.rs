@@ -444,15 +444,11 @@ pub(crate) fn build(ctx: &Ctx<'_>) -> Assessment {
             alternatives: ev.alternatives,
         });
     }
-    // Sort by status, then strength, then id; `rank` says where each finding went.
+    // Sort by status, then strength, then id; `rank` says where each finding went. Findings
+    // come in the knowledge base's order, which is by id, and the sort is stable: ids need no
+    // comparing.
     let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&findings[a], &findings[b]);
-        a.status
-            .cmp(&b.status)
-            .then(strength_rank(a.strength).cmp(&strength_rank(b.strength)))
-            .then(a.cause.cmp(&b.cause))
-    });
+    order.sort_by_key(|&i| (findings[i].status, strength_rank(findings[i].strength)));
     let mut rank = vec![0; findings.len()];
     for (to, &from) in order.iter().enumerate() {
         rank[from] = to;

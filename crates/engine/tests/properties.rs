@@ -337,9 +337,17 @@ proptest! {
         }
         prop_assert!(seen.is_empty(), "findings for unknown causes: {:?}", seen);
 
-        // Ordered by status: present, possible, unknown, absent.
+        // Ordered by status (present, possible, unknown, absent), then strength (strong first),
+        // then id.
+        let strength = |s: restless_kb::Strength| match s {
+            restless_kb::Strength::Strong => 0,
+            restless_kb::Strength::Moderate => 1,
+            restless_kb::Strength::Weak => 2,
+            restless_kb::Strength::Contested => 3,
+        };
         for w in a.findings.windows(2) {
-            prop_assert!(w[0].status <= w[1].status, "{} ({}) before {} ({})", w[0].cause, w[0].status.name(), w[1].cause, w[1].status.name());
+            let key = |f: &restless_engine::Finding| (f.status, strength(f.strength), f.cause.clone());
+            prop_assert!(key(&w[0]) < key(&w[1]), "{} ({}) before {} ({})", w[0].cause, w[0].status.name(), w[1].cause, w[1].status.name());
         }
         // Mimics are listed only when present or possible, each once.
         for m in &a.diagnosis.mimics {

@@ -934,6 +934,8 @@ pub(crate) fn compile(files: &[(String, String)]) -> Result<Kb, Vec<KbDiagnostic
             causes.push(cause);
         }
     }
+    // In id order, whatever the order of the files: the engine's findings rely on it.
+    causes.sort_by(|a, b| a.id.cmp(&b.id));
 
     if c.out.is_empty()
         && let Some(classification) = classification

@@ -163,7 +163,7 @@ impl Kb {
         &self.claims
     }
 
-    /// Every cause, in file-name order.
+    /// Every cause, in id order.
     #[must_use]
     pub fn causes(&self) -> &[Cause] {
         &self.causes

@@ -163,6 +163,25 @@ fn embedded_kb_loads_on_its_own() {
     assert!(Kb::embedded().is_ok());
 }
 
+/// Causes come in id order whatever the order of the files given (the engine lists findings
+/// of equal status and strength in this order without comparing ids).
+#[test]
+fn causes_are_in_id_order_whatever_the_order_of_the_files() {
+    let mut files = Kb::embedded_files();
+    // `zz-b.toml` sorts before `zz.toml`, but the id `zz` before `zz-b`.
+    let (_, model) = files.iter().find(|(p, _)| p == "causes/iron-deficiency.toml").unwrap();
+    let model = model.clone();
+    for id in ["zz", "zz-b"] {
+        let text = model.replace("id = \"iron-deficiency\"", &format!("id = \"{id}\""));
+        files = with_file(files, &format!("causes/{id}.toml"), &text);
+    }
+    files.reverse();
+    let kb = Kb::from_files(&files).unwrap_or_else(|d| panic!("{}", render(&d)));
+    let ids: Vec<&str> = kb.causes().iter().map(|c| c.id.as_str()).collect();
+    assert!(ids.len() > 1);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
 #[test]
 fn broken_files_cover_every_code() {
     let covered: BTreeSet<String> =
