@@ -3,8 +3,8 @@
 //! and feedback received. Labels are route templates (`/v1/causes/{id}`), never the path a
 //! client sent, so no identifier or value from a request can reach them.
 //!
-//! A small registry of atomics: series are created on first use behind a lock, then updated
-//! without one.
+//! A small registry of atomics: series are created on first use behind a lock, then found
+//! again under a read lock without allocating, and updated without a lock.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,6 +18,8 @@ const BUCKETS: [f64; 12] =
 
 #[derive(Default, Debug)]
 struct Histogram {
+    /// Observations per bucket: those at most its bound and above the previous one (summed
+    /// into Prometheus' cumulative buckets when rendered, so an observation is one increment).
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     /// Sum in microseconds.
@@ -27,40 +29,72 @@ struct Histogram {
 impl Histogram {
     fn observe(&self, d: Duration) {
         let secs = d.as_secs_f64();
-        for (b, le) in self.buckets.iter().zip(BUCKETS) {
-            if secs <= le {
-                b.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = BUCKETS.iter().position(|le| secs <= *le) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_us.fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Cumulative counts per bucket, as Prometheus has them.
+    fn cumulative(&self) -> [u64; BUCKETS.len()] {
+        let mut out = [0; BUCKETS.len()];
+        let mut sum = 0;
+        for (o, b) in out.iter_mut().zip(&self.buckets) {
+            sum += b.load(Ordering::Relaxed);
+            *o = sum;
+        }
+        out
     }
 }
 
 type Labels = Vec<(&'static str, String)>;
 
+/// The series of one metric, by their label values.
 #[derive(Debug)]
-struct Family<T> {
-    series: RwLock<BTreeMap<Labels, Arc<T>>>,
+struct Family<T, const N: usize> {
+    names: [&'static str; N],
+    /// By the label values joined with [`SEP`], which keeps them in the order of the values.
+    series: RwLock<BTreeMap<String, Arc<T>>>,
 }
 
-impl<T: Default> Family<T> {
-    fn new() -> Family<T> {
-        Family { series: RwLock::new(BTreeMap::new()) }
+/// Between label values in a series' key; a control character no label value holds.
+const SEP: char = '\u{1f}';
+
+thread_local! {
+    /// The key being looked up, reused from one lookup to the next.
+    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+impl<T: Default, const N: usize> Family<T, N> {
+    fn new(names: [&'static str; N]) -> Family<T, N> {
+        Family { names, series: RwLock::new(BTreeMap::new()) }
     }
 
-    fn get(&self, labels: Labels) -> Arc<T> {
-        if let Some(s) = self.series.read().ok().and_then(|m| m.get(&labels).cloned()) {
-            return s;
-        }
-        let mut m = self.series.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(m.entry(labels).or_default())
+    fn get(&self, values: [&str; N]) -> Arc<T> {
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    key.push(SEP);
+                }
+                key.push_str(v);
+            }
+            if let Some(s) = self.series.read().ok().and_then(|m| m.get(key.as_str()).cloned()) {
+                return s;
+            }
+            let mut m = self.series.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(m.entry(key.clone()).or_default())
+        })
     }
 
     fn snapshot(&self) -> Vec<(Labels, Arc<T>)> {
+        let labels = |key: &str| -> Labels {
+            self.names.iter().copied().zip(key.split(SEP).map(str::to_owned)).collect()
+        };
         self.series
             .read()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect())
+            .map(|m| m.iter().map(|(k, v)| (labels(k), Arc::clone(v))).collect())
             .unwrap_or_default()
     }
 }
@@ -68,25 +102,39 @@ impl<T: Default> Family<T> {
 /// The registry.
 #[derive(Debug)]
 pub struct Metrics {
-    requests: Family<AtomicU64>,
-    latency: Family<Histogram>,
+    requests: Family<AtomicU64, 3>,
+    latency: Family<Histogram, 2>,
     in_flight: AtomicI64,
-    cards: Family<AtomicU64>,
-    feedback: Family<AtomicU64>,
-    fhir_fetches: Family<AtomicU64>,
+    cards: Family<AtomicU64, 2>,
+    feedback: Family<AtomicU64, 2>,
+    fhir_fetches: Family<AtomicU64, 1>,
 }
 
 impl Default for Metrics {
     fn default() -> Metrics {
         Metrics {
-            requests: Family::new(),
-            latency: Family::new(),
+            requests: Family::new(["route", "method", "status"]),
+            latency: Family::new(["route", "method"]),
             in_flight: AtomicI64::new(0),
-            cards: Family::new(),
-            feedback: Family::new(),
-            fhir_fetches: Family::new(),
+            cards: Family::new(["service", "indicator"]),
+            feedback: Family::new(["service", "outcome"]),
+            fhir_fetches: Family::new(["result"]),
         }
     }
+}
+
+/// `n` in decimal, in `buf`.
+fn write_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 fn escape(v: &str) -> String {
@@ -114,48 +162,43 @@ impl Metrics {
 
     /// Counts one finished request.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, took: Duration) {
-        self.requests
-            .get(vec![
-                ("route", route.to_owned()),
-                ("method", method.to_owned()),
-                ("status", status.to_string()),
-            ])
-            .fetch_add(1, Ordering::Relaxed);
-        self.latency
-            .get(vec![("route", route.to_owned()), ("method", method.to_owned())])
-            .observe(took);
+        let mut code = [0u8; 5];
+        let code = write_u16(&mut code, status);
+        self.requests.get([route, method, code]).fetch_add(1, Ordering::Relaxed);
+        self.latency.get([route, method]).observe(took);
     }
 
     /// Counts cards issued by a service.
     pub fn cards_issued(&self, service: &str, indicator: &str, n: u64) {
-        self.cards
-            .get(vec![("service", service.to_owned()), ("indicator", indicator.to_owned())])
-            .fetch_add(n, Ordering::Relaxed);
+        self.cards.get([service, indicator]).fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts feedback stored.
     pub fn feedback_stored(&self, service: &str, outcome: &str) {
-        self.feedback
-            .get(vec![("service", service.to_owned()), ("outcome", outcome.to_owned())])
-            .fetch_add(1, Ordering::Relaxed);
+        self.feedback.get([service, outcome]).fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one request to an EHR's FHIR server by result (`ok`, `error`, `timeout`,
     /// `refused`).
     pub fn fhir_fetch(&self, result: &'static str) {
-        self.fhir_fetches.get(vec![("result", result.to_owned())]).fetch_add(1, Ordering::Relaxed);
+        self.fhir_fetches.get([result]).fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
     #[must_use]
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, f: &Family<AtomicU64>| {
+        fn counter<const N: usize>(
+            out: &mut String,
+            name: &str,
+            help: &str,
+            f: &Family<AtomicU64, N>,
+        ) {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (l, v) in f.snapshot() {
                 let _ = writeln!(out, "{name}{} {}", labels(&l, None), v.load(Ordering::Relaxed));
             }
-        };
+        }
+        let mut out = String::new();
         counter(
             &mut out,
             "restless_http_requests_total",
@@ -168,13 +211,9 @@ impl Metrics {
             "# HELP {name} Time from request to response head, by route template and method.\n# TYPE {name} histogram"
         );
         for (l, h) in self.latency.snapshot() {
-            for (b, le) in h.buckets.iter().zip(BUCKETS) {
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{} {}",
-                    labels(&l, Some(("le", le.to_string()))),
-                    b.load(Ordering::Relaxed)
-                );
+            for (n, le) in h.cumulative().into_iter().zip(BUCKETS) {
+                let _ =
+                    writeln!(out, "{name}_bucket{} {n}", labels(&l, Some(("le", le.to_string()))),);
             }
             let count = h.count.load(Ordering::Relaxed);
             let _ =
@@ -227,7 +266,24 @@ mod tests {
             "restless_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",le=\"0.005\"} 1"
         ));
         assert!(text.contains(
+            "restless_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",le=\"0.25\"} 1"
+        ));
+        // Buckets are cumulative: 1 s counts the 3 ms and the 300 ms observations.
+        assert!(text.contains(
+            "restless_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",le=\"1\"} 2"
+        ));
+        assert!(text.contains(
             "restless_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",le=\"+Inf\"} 2"
+        ));
+        // Label values that share a prefix stay apart, and a status is written in full.
+        m.observe_request("/v1/causes", "GET", 404, Duration::from_millis(1));
+        m.observe_request("/v1/causes/{id}", "GET", 200, Duration::from_millis(1));
+        let text = m.render();
+        assert!(text.contains(
+            "restless_http_requests_total{route=\"/v1/causes\",method=\"GET\",status=\"404\"} 1"
+        ));
+        assert!(text.contains(
+            "restless_http_requests_total{route=\"/v1/causes/{id}\",method=\"GET\",status=\"200\"} 1"
         ));
         assert!(text.contains(
             "restless_http_request_duration_seconds_count{route=\"/healthz\",method=\"GET\"} 2"
