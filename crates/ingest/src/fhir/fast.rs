@@ -233,15 +233,46 @@ pub struct FastCondition<'t> {
     pub fact: Option<restless_facts::ConditionFact>,
     /// The resource's text, for the general reader when the subject must be judged by it.
     pub text: ResourceText<'t>,
+    /// Where the general reader would have had it (a restless legs condition goes back there
+    /// unless the whole input was read typed).
+    pub at: Slot,
+}
+
+/// A Patient read by the typed fast path: what the general reader takes from it. Its caller
+/// uses it only when nothing else goes to the general reader (which alone judges several
+/// patients, and the onset of restless legs against the birth date); else the Patient goes
+/// back to the general reader at [`FastPatient::at`].
+#[derive(Debug, Clone)]
+pub struct FastPatient<'t> {
+    /// The Patient's id.
+    pub id: String,
+    /// `birthDate` when readable and not after as-of.
+    pub birth_date: Option<Date>,
+    /// `gender` as the general reader reads it.
+    pub sex: Option<restless_facts::Sex>,
+    /// The resource's text, for the general reader.
+    pub text: ResourceText<'t>,
+    /// Where the general reader would have had it.
+    pub at: Slot,
+}
+
+/// Where a resource read typed would have stood among [`Collector::resources`]: before the
+/// resource then at `index`, after the typed ones met before it there (`seq` counts them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Slot {
+    /// The length of [`Collector::resources`] when the resource was met.
+    pub index: usize,
+    /// The order in which resources read typed were met.
+    pub seq: usize,
 }
 
 /// Gathers the resources restless may use from pieces of FHIR JSON text (each a Bundle, a
 /// resource, or a list of either): irrelevant types and Observations without a LOINC code in
 /// use are counted and never parsed; the rest are parsed slim (only the fields the mapper
 /// reads) into [`Collector::resources`] — or, with [`Collector::typed`], plain lab
-/// Observations, MedicationRequests coded by a concept and Conditions (but restless legs) are read
-/// straight into [`Collector::labs`], [`Collector::medications`] and [`Collector::conditions`]
-/// without a tree. Lenient: a shape that cannot be read is noted (by JSON path, never by
+/// Observations, MedicationRequests coded by a concept, Conditions and Patients are read
+/// straight into [`Collector::labs`], [`Collector::medications`], [`Collector::conditions`] and
+/// [`Collector::patients`] without a tree. Lenient: a shape that cannot be read is noted (by JSON path, never by
 /// value) and skipped.
 pub struct Collector<'t> {
     filter: &'t LoincFilter,
@@ -254,8 +285,12 @@ pub struct Collector<'t> {
     pub medications: Vec<FastMedication<'t>>,
     /// Conditions read by the typed path.
     pub conditions: Vec<FastCondition<'t>>,
+    /// Patients read by the typed path.
+    pub patients: Vec<FastPatient<'t>>,
     /// Counts and notes.
     pub stats: Collected,
+    /// Resources read typed so far, for [`Slot::seq`].
+    seq: usize,
 }
 
 impl<'t> Collector<'t> {
@@ -269,14 +304,18 @@ impl<'t> Collector<'t> {
             labs: Vec::new(),
             medications: Vec::new(),
             conditions: Vec::new(),
+            patients: Vec::new(),
             stats: Collected::default(),
+            seq: 0,
         }
     }
 
     /// Reads plain lab Observations (one coded value with a unit, dated, with an id),
-    /// MedicationRequests coded by a concept (with an id) and Conditions (restless legs aside) with the
-    /// typed fast paths of `screen` instead; the caller must then judge each one's subject as
-    /// the general reader would (see [`FastLab::subject`]).
+    /// MedicationRequests coded by a concept (with an id) and Conditions with the typed fast
+    /// paths of `screen` instead, and Patients without `deceased[x]`; the caller must then judge
+    /// each one's subject as the general reader would (see [`FastLab::subject`]), and give the
+    /// Patients and the restless legs conditions back to the general reader unless it needs
+    /// nothing else (see [`FastPatient`]).
     #[must_use]
     pub fn typed(mut self, kb: &'t Kb, as_of: Date) -> Collector<'t> {
         self.typed = Some((kb, as_of));
@@ -422,7 +461,7 @@ impl<'t> Collector<'t> {
                 _ => return false,
             },
             Early::Condition(c) => {
-                let Some((subject, outcome)) = condition_outcome(c, kb, as_of) else {
+                let Some((subject, outcome)) = condition_outcome(c, kb, as_of, true) else {
                     return false;
                 };
                 let fact = match outcome {
@@ -430,7 +469,15 @@ impl<'t> Collector<'t> {
                     SimpleCondition::Skipped(_) | SimpleCondition::Irrelevant(_) => None,
                 };
                 let subject = subject.map(Cow::into_owned);
-                self.conditions.push(FastCondition { subject, fact, text });
+                let at = self.slot();
+                self.conditions.push(FastCondition { subject, fact, text, at });
+            }
+            Early::Patient(p) => {
+                let Some((id, birth_date, sex)) = patient_outcome(p, as_of) else {
+                    return false;
+                };
+                let at = self.slot();
+                self.patients.push(FastPatient { id, birth_date, sex, text, at });
             }
             Early::MedicationRequest(m) => {
                 let Some((subject, outcome)) = medication_outcome(m, kb) else {
@@ -450,6 +497,12 @@ impl<'t> Collector<'t> {
             Early::Later(_) => return false,
         }
         true
+    }
+
+    /// Where the resource being read typed would stand among the general reader's.
+    fn slot(&mut self) -> Slot {
+        self.seq += 1;
+        Slot { index: self.resources.len(), seq: self.seq }
     }
 
     /// Whether `one` would read this Observation, from its `code.coding` alone: a LOINC code
@@ -924,6 +977,8 @@ enum Early<'a> {
     Observation(Box<SimpleObs<'a>>),
     Condition(Box<ConditionLine<'a>>),
     MedicationRequest(Box<SimpleRequest<'a>>),
+    /// Only from a resource's text (see `parse_typed`).
+    Patient(Box<PatientLine<'a>>),
     /// Skipped, to be read from its text; with its type when written first as a plain string.
     Later(Option<&'a str>),
 }
@@ -1097,6 +1152,7 @@ fn parse_typed<'t>(kind: &str, text: &'t str) -> Option<Early<'t>> {
         "Observation" => Early::Observation(Box::new(serde_json::from_str(text).ok()?)),
         "Condition" => Early::Condition(Box::new(serde_json::from_str(text).ok()?)),
         "MedicationRequest" => Early::MedicationRequest(Box::new(serde_json::from_str(text).ok()?)),
+        "Patient" => Early::Patient(Box::new(serde_json::from_str(text).ok()?)),
         _ => return None,
     })
 }
@@ -1528,6 +1584,48 @@ struct CodingDisplay<'a> {
     display: Option<Cow<'a, str>>,
 }
 
+/// The fields of a Patient the general reader takes (`deceased[x]` only to leave the Patient
+/// to it when present).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatientLine<'a> {
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
+    birth_date: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_str")]
+    gender: Option<Cow<'a, str>>,
+    #[serde(default)]
+    deceased_boolean: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    deceased_date_time: Option<serde::de::IgnoredAny>,
+}
+
+/// A Patient's id, birth date and sex as the general reader reads them; `None` (left to the
+/// general reader) without an id, with `deceased[x]`, or with a birth date after as-of (which
+/// it words as a warning).
+fn patient_outcome(
+    p: &PatientLine<'_>,
+    as_of: Date,
+) -> Option<(String, Option<Date>, Option<restless_facts::Sex>)> {
+    use restless_facts::Sex;
+    let id = p.id.as_deref()?;
+    if p.deceased_boolean.is_some() || p.deceased_date_time.is_some() {
+        return None;
+    }
+    let birth = p.birth_date.as_deref().and_then(super::value::date_str);
+    if birth.is_some_and(|b| b > as_of) {
+        return None;
+    }
+    let sex = match p.gender.as_deref() {
+        Some("female") => Some(Sex::Female),
+        Some("male") => Some(Sex::Male),
+        Some("other") => Some(Sex::Other),
+        _ => None,
+    };
+    Some((id.to_owned(), birth, sex))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConditionLine<'a> {
@@ -1595,14 +1693,18 @@ pub fn simple_condition<'t>(
     as_of: Date,
 ) -> Option<(Option<Cow<'t, str>>, SimpleCondition)> {
     let c: ConditionLine<'t> = serde_json::from_str(std::str::from_utf8(text).ok()?).ok()?;
-    condition_outcome(&c, kb, as_of)
+    condition_outcome(&c, kb, as_of, false)
 }
 
-/// What [`simple_condition`] makes of a Condition once parsed.
+/// What [`simple_condition`] makes of a Condition once parsed; a restless legs condition only
+/// with `rls` (else `None`: its onset is the general reader's to judge), as the general reader
+/// makes its fact. Its onset is then read as the general reader would: this path leaves
+/// `onsetAge`, `onsetRange` and `onsetString` to it.
 fn condition_outcome<'t>(
     c: &ConditionLine<'t>,
     kb: &Kb,
     as_of: Date,
+    rls: bool,
 ) -> Option<(Option<Cow<'t, str>>, SimpleCondition)> {
     use super::value::{System, date_str};
     // Only a confirmed (or unstated) diagnosis: the general reader words the rest.
@@ -1676,7 +1778,7 @@ fn condition_outcome<'t>(
         return Some((subject, SimpleCondition::Irrelevant(warning)));
     }
     let id = c.id.as_deref()?;
-    if sets.contains(&"rls") {
+    if sets.contains(&"rls") && !rls {
         return None;
     }
     let abated_on = c.abatement_date_time.as_deref().and_then(date_str).or_else(|| {

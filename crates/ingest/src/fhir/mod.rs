@@ -13,10 +13,10 @@ mod map;
 mod value;
 
 pub use fast::{
-    Collected, Collector, FastCondition, FastLab, FastMedication, LoincFilter, Piece, PlainPiece,
-    ResourceText, SimpleCondition, SimpleMedication, SimpleOutcome, next_page, read_text,
-    simple_condition, simple_medication_request, simple_observation, simple_observation_with,
-    slim_resource,
+    Collected, Collector, FastCondition, FastLab, FastMedication, FastPatient, LoincFilter, Piece,
+    PlainPiece, ResourceText, SimpleCondition, SimpleMedication, SimpleOutcome, Slot, next_page,
+    read_text, simple_condition, simple_medication_request, simple_observation,
+    simple_observation_with, slim_resource,
 };
 
 use std::collections::BTreeMap;

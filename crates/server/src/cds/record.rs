@@ -8,9 +8,9 @@
 
 use std::collections::HashSet;
 
-use restless_facts::{Date, MedicationFact, PatientRecord};
+use restless_facts::{Date, MedicationFact, PatientRecord, Provenance, age_on};
 use restless_ingest::IngestError;
-use restless_ingest::fhir::{Collector, ResourceText};
+use restless_ingest::fhir::{Collector, FastCondition, FastPatient, ResourceText, Slot};
 use restless_kb::Kb;
 use serde_json::{Value, json};
 
@@ -22,13 +22,30 @@ use serde_json::{Value, json};
 /// resource is about it (`Patient/id`) or about no one in particular. Any other is read by the
 /// general reader, which judges its subject. A fact whose `Type/id` is already in the input
 /// counts once.
+///
+/// The Patient and the restless legs conditions read typed are used as they are only when
+/// nothing at all goes to the general reader (one Patient, every resource read typed and about
+/// it): the record is then built here, the age at onset as the general reader works it out.
+/// Otherwise they go back to the general reader, at the places they had among its resources.
 pub(crate) fn read_collected(
     collector: Collector<'_>,
     mut more: Vec<Value>,
     kb: &Kb,
     as_of: Date,
 ) -> Option<PatientRecord> {
-    let mut resources = collector.resources;
+    let Collector { resources: mut slim, labs, medications, conditions, patients: typed, .. } =
+        collector;
+    let (rls, conditions): (Vec<_>, Vec<_>) = conditions
+        .into_iter()
+        .partition(|c| c.fact.as_ref().is_some_and(|f| f.sets.iter().any(|s| &**s == "rls")));
+    let all_typed = typed.len() == 1 && slim.is_empty() && more.is_empty();
+    let mut back: Vec<(Slot, ResourceText<'_>)> = Vec::new();
+    if !all_typed {
+        back.extend(typed.iter().map(|p| (p.at, p.text)));
+        back.extend(rls.iter().map(|c| (c.at, c.text)));
+        put_back(&mut slim, &mut back);
+    }
+    let mut resources = slim;
     resources.append(&mut more);
     let id_of = |r: &Value, t: &str| {
         (r.get("resourceType").and_then(Value::as_str) == Some(t))
@@ -37,15 +54,15 @@ pub(crate) fn read_collected(
             .map(str::to_owned)
     };
     let mut patients: Vec<String> = resources.iter().filter_map(|r| id_of(r, "Patient")).collect();
+    if all_typed {
+        patients.extend(typed.iter().map(|p| p.id.clone()));
+    }
     patients.sort_unstable();
     patients.dedup();
     // Sized for every fact and resource at once: grown step by step, rehashing cost more than
     // the inserts.
     let mut seen: HashSet<String> = HashSet::with_capacity(
-        resources.len()
-            + collector.labs.len()
-            + collector.medications.len()
-            + collector.conditions.len(),
+        resources.len() + labs.len() + medications.len() + conditions.len() + rls.len(),
     );
     seen.extend(["Observation", "MedicationRequest", "Condition"].iter().flat_map(|t| {
         resources.iter().filter_map(move |r| Some([t, "/", id_of(r, t)?.as_str()].concat()))
@@ -56,18 +73,31 @@ pub(crate) fn read_collected(
         _ => false,
     };
     let mut sort = Sorter { about: &about_the_patient, seen: &mut seen, general: Vec::new() };
-    let (labs, _) = sort
-        .keep(collector.labs.into_iter().map(|f| (f.subject, Some(f.lab), f.text)), |l| {
-            &l.source.source
-        });
+    let (labs, _) =
+        sort.keep(labs.into_iter().map(|f| (f.subject, Some(f.lab), f.text)), |l| &l.source.source);
     let (medications, medication_list) = sort
-        .keep(collector.medications.into_iter().map(|m| (m.subject, m.fact, m.text)), |m| {
-            &m.source.source
-        });
-    let (conditions, problem_list) = sort
-        .keep(collector.conditions.into_iter().map(|c| (c.subject, c.fact, c.text)), |c| {
-            &c.source.source
-        });
+        .keep(medications.into_iter().map(|m| (m.subject, m.fact, m.text)), |m| &m.source.source);
+    let (mut conditions, mut problem_list) = sort
+        .keep(conditions.into_iter().map(|c| (c.subject, c.fact, c.text)), |c| &c.source.source);
+    if all_typed {
+        if sort.general.is_empty() && rls.iter().all(|c| about_the_patient(c.subject.as_deref())) {
+            let (mut record, rls_list) = typed_record(&typed[0], rls, &mut sort);
+            record.labs = labs;
+            record.medications = medications;
+            conditions.append(&mut record.conditions);
+            record.conditions = conditions;
+            problem_list |= rls_list;
+            record.reviewed.medications |= medication_list;
+            record.reviewed.conditions |= problem_list;
+            return Some(record);
+        }
+        // Something is the general reader's after all: the Patient and the restless legs
+        // conditions go to it too (`resources` is empty here: they come first, in the order
+        // they came).
+        back.extend(typed.iter().map(|p| (p.at, p.text)));
+        back.extend(rls.iter().map(|c| (c.at, c.text)));
+        put_back(&mut resources, &mut back);
+    }
     // Anything not surely about the patient goes to the general reader.
     for text in sort.general {
         if let Some(text) = text.get()
@@ -83,6 +113,54 @@ pub(crate) fn read_collected(
     record.reviewed.medications |= medication_list;
     record.reviewed.conditions |= problem_list;
     Some(record)
+}
+
+/// Puts the texts in `back` (read typed, for the general reader after all) among the slim
+/// resources, each where the general reader would have had it.
+fn put_back(slim: &mut Vec<Value>, back: &mut Vec<(Slot, ResourceText<'_>)>) {
+    back.sort_by_key(|(at, _)| *at);
+    // Each insertion moves the later places one further.
+    let mut moved = 0;
+    for (at, text) in back.drain(..) {
+        if let Some(text) = text.get()
+            && let Ok(v) = restless_ingest::fhir::slim_resource(text.as_bytes())
+        {
+            slim.insert((at.index + moved).min(slim.len()), v);
+            moved += 1;
+        }
+    }
+}
+
+/// The record of a Patient read typed, with its restless legs conditions (each `Type/id` once,
+/// through `sort`), and whether any of them was about the patient: what the general reader
+/// makes of the same (demographics, the conditions, the age at onset: the youngest of the
+/// conditions' onsets, the first of equals).
+fn typed_record<'t>(
+    p: &FastPatient<'t>,
+    rls: Vec<FastCondition<'t>>,
+    sort: &mut Sorter<'_, 't>,
+) -> (PatientRecord, bool) {
+    let name = format!("Patient/{}", p.id);
+    let mut record = PatientRecord {
+        birth_date: p.birth_date.map(|b| (b, Provenance::new(&name).with_field("birthDate"))),
+        sex: p.sex.map(|s| (s, Provenance::new(&name).with_field("gender"))),
+        ..PatientRecord::default()
+    };
+    let (facts, any) =
+        sort.keep(rls.into_iter().map(|c| (c.subject, c.fact, c.text)), |c| &c.source.source);
+    let birth = p.birth_date;
+    let mut best: Option<(f64, Provenance)> = None;
+    for f in &facts {
+        let years = f.onset.and_then(|d| birth.and_then(|b| age_on(b, d))).map(f64::from);
+        if let Some(y) = years
+            && best.as_ref().is_none_or(|(b, _)| y < *b)
+        {
+            best = Some((y, f.source.clone().with_field("onset")));
+        }
+    }
+    record.onset_age = best;
+    record.conditions = facts;
+    (record, any)
 }
 
 /// Sorts what the typed paths read: kept when surely about the patient, else left to the
@@ -364,13 +442,19 @@ mod tests {
         (meds, conds, rec.reviewed.medications, rec.reviewed.conditions)
     }
 
-    /// Reading with the typed paths (labs, orders, irrelevant conditions) gives the record the
-    /// general reader gives, whoever the resources are about and however they are named.
+    /// Demographics and the age at onset of a record, in a comparable form.
+    fn person(rec: &PatientRecord) -> String {
+        format!("{:?} {:?} {:?} {:?}", rec.birth_date, rec.sex, rec.onset_age, rec.deceased)
+    }
+
+    /// Reading with the typed paths (labs, orders, conditions, the Patient) gives the record the
+    /// general reader gives, whoever the resources are about and however they are named; with
+    /// everything read typed (`lists` 3 and 4) too.
     #[test]
     fn typed_reading_gives_the_same_record_as_the_general_reader() {
         let kb = kb();
         let filter = restless_ingest::fhir::LoincFilter::new(&kb);
-        let patient = json!({"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01"});
+        let patient = json!({"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01", "gender": "female"});
         let observations = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
             {"resource": obs(Some("f1"), Some("Patient/p1"), "2276-4", 30.0, "ng/mL")},
             {"resource": obs(Some("t1"), None, "2502-3", 15.0, "%")},
@@ -406,7 +490,29 @@ mod tests {
             order(Some("m9"), Some("Patient/p1"), "999999", "Unheard-of").to_string();
         let hypertension =
             condition("c9", "Patient/p1", "I10", "Essential hypertension").to_string();
+        // Only what the typed paths take, all about the patient: two restless legs conditions
+        // with onsets (the youngest gives the age at onset), one without, a lab.
+        let mut rls_late = condition("r1", "Patient/p1", "G25.81", "Restless legs syndrome");
+        rls_late["onsetDateTime"] = json!("2015-03-02");
+        let mut rls_early = condition("r2", "Patient/p1", "G25.81", "Restless legs");
+        rls_early["onsetPeriod"] = json!({"start": "2001-07-01"});
+        rls_early["clinicalStatus"] = json!({"coding": [{"code": "resolved"}]});
+        let rls_undated = condition("r3", "Patient/p1", "G25.81", "RLS");
+        let typed_only = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": rls_late}, {"resource": condition("c9", "Patient/p1", "I10", "Essential hypertension")},
+            {"resource": rls_early}, {"resource": rls_undated}, {"resource": rls_late}
+        ]})
+        .to_string();
+        let clean_obs = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": obs(Some("f1"), Some("Patient/p1"), "2276-4", 30.0, "ng/mL")},
+            {"resource": obs(Some("t1"), None, "2502-3", 15.0, "%")}
+        ]})
+        .to_string();
         let patient_text = patient.to_string();
+        let untyped = json!({"resourceType": "MedicationRequest", "status": "active",
+            "intent": "order", "subject": {"reference": "Patient/p1"},
+            "medicationReference": {"reference": "Medication/x"}})
+        .to_string();
         let read = |typed: bool, with_patient: bool, lists: u8| {
             let mut c = Collector::new(&filter);
             if typed {
@@ -415,7 +521,11 @@ mod tests {
             if with_patient {
                 c.add(&patient_text, "/prefetch/patient").unwrap();
             }
-            c.add(&observations, "/prefetch/observations").unwrap();
+            if lists >= 3 {
+                c.add(&clean_obs, "/prefetch/observations").unwrap();
+            } else {
+                c.add(&observations, "/prefetch/observations").unwrap();
+            }
             c.add(&again, "/prefetch/mine").unwrap();
             if lists == 1 {
                 c.add(&orders, "/prefetch/medicationRequests").unwrap();
@@ -423,15 +533,21 @@ mod tests {
             } else if lists == 2 {
                 c.add(&unknown_order, "/prefetch/medicationRequests").unwrap();
                 c.add(&hypertension, "/prefetch/conditions").unwrap();
+            } else if lists == 3 {
+                c.add(&typed_only, "/prefetch/conditions").unwrap();
+            } else if lists == 4 {
+                // The same, and one order only the general reader takes (no coding, no id).
+                c.add(&typed_only, "/prefetch/conditions").unwrap();
+                c.add(&untyped, "/prefetch/medicationRequests").unwrap();
             }
-            let fast = c.labs.len() + c.medications.len() + c.conditions.len();
+            let fast = c.labs.len() + c.medications.len() + c.conditions.len() + c.patients.len();
             // Every resource read is accounted for: typed, parsed, irrelevant or skipped.
             let s = &c.stats;
             assert_eq!(s.read, fast + c.resources.len() + s.irrelevant + s.skipped, "{s:?}");
             (read_collected(c, Vec::new(), &kb, today()).unwrap_or_default(), fast)
         };
         for with_patient in [true, false] {
-            for lists in [0, 1, 2] {
+            for lists in [0, 1, 2, 3, 4] {
                 let (general, none) = read(false, with_patient, lists);
                 let (typed, fast) = read(true, with_patient, lists);
                 let case = format!("with patient: {with_patient}, lists: {lists}");
@@ -439,7 +555,20 @@ mod tests {
                 assert!(fast >= 3, "the typed path was not taken ({fast})");
                 assert_eq!(sorted_labs(&typed), sorted_labs(&general), "{case}");
                 assert_eq!(sorted_rest(&typed), sorted_rest(&general), "{case}");
+                assert_eq!(person(&typed), person(&general), "{case}");
                 assert!(!general.labs.is_empty());
+                if lists == 3 && with_patient {
+                    // Read without the general reader, and the youngest onset counts.
+                    assert!(
+                        general
+                            .onset_age
+                            .as_ref()
+                            .is_some_and(|(y, p)| *y == 41.0 && p.source == "Condition/r2"),
+                        "{:?}",
+                        general.onset_age
+                    );
+                    assert_eq!(general.conditions.len(), 3, "{:?}", general.conditions);
+                }
                 if lists == 1 && with_patient {
                     assert!(fast >= 3 + 4, "orders and conditions not typed ({fast})");
                     assert!(general.medications.len() >= 2 && general.reviewed.conditions);
@@ -451,6 +580,50 @@ mod tests {
                     assert!(general.reviewed.medications && general.reviewed.conditions);
                 }
             }
+        }
+    }
+
+    /// Two Patients, or one recorded as deceased, or one born after as-of: the general reader
+    /// judges them, and the typed reading gives its record.
+    #[test]
+    fn patients_the_typed_path_leaves_alone_give_the_general_readers_record() {
+        let kb = kb();
+        let filter = restless_ingest::fhir::LoincFilter::new(&kb);
+        let mut rls = condition("r1", "Patient/p2", "G25.81", "Restless legs syndrome");
+        rls["onsetDateTime"] = json!("2010-01-01");
+        let conditions =
+            json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": rls}]})
+                .to_string();
+        let p = |id: &str, extra: Value| {
+            let mut v = json!({"resourceType": "Patient", "id": id, "birthDate": "1950-02-03", "gender": "male"});
+            if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+                v.extend(extra.clone());
+            }
+            v.to_string()
+        };
+        let cases = [
+            vec![p("p1", json!({})), p("p2", json!({}))],
+            vec![p("p2", json!({})), p("p1", json!({}))],
+            vec![p("p2", json!({"deceasedDateTime": "2020-01-01"}))],
+            vec![p("p2", json!({"deceasedBoolean": false}))],
+            vec![p("p2", json!({"birthDate": "2030-01-01"}))],
+            vec![p("p2", json!({"birthDate": "1950"}))],
+        ];
+        for patients in &cases {
+            let read = |typed: bool| {
+                let mut c = Collector::new(&filter);
+                if typed {
+                    c = c.typed(&kb, today());
+                }
+                for (i, text) in patients.iter().enumerate() {
+                    c.add(text, &format!("/prefetch/p{i}")).unwrap();
+                }
+                c.add(&conditions, "/prefetch/conditions").unwrap();
+                read_collected(c, Vec::new(), &kb, today()).unwrap_or_default()
+            };
+            let (general, typed) = (read(false), read(true));
+            assert_eq!(person(&typed), person(&general), "{patients:?}");
+            assert_eq!(sorted_rest(&typed), sorted_rest(&general), "{patients:?}");
         }
     }
 
