@@ -12,7 +12,7 @@
 //!
 //! It is one layer with a future of its own, rather than a tracing span, a trace layer and
 //! two middleware functions: those cost a span's registration, a boxed service and a boxed
-//! future each per request, about 4 % of the server's CPU on a typical CDS call (measured in
+//! future each per request, about 5 % of the server's CPU on a typical CDS call (measured in
 //! `docs/benchmarks.md`, session 9). Nothing from the request beyond its method, route
 //! template and a well-formed id reaches the line.
 
