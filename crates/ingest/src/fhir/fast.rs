@@ -1608,7 +1608,6 @@ fn patient_outcome(
     p: &PatientLine<'_>,
     as_of: Date,
 ) -> Option<(String, Option<Date>, Option<restless_facts::Sex>)> {
-    use restless_facts::Sex;
     let id = p.id.as_deref()?;
     if p.deceased_boolean.is_some() || p.deceased_date_time.is_some() {
         return None;
@@ -1617,13 +1616,7 @@ fn patient_outcome(
     if birth.is_some_and(|b| b > as_of) {
         return None;
     }
-    let sex = match p.gender.as_deref() {
-        Some("female") => Some(Sex::Female),
-        Some("male") => Some(Sex::Male),
-        Some("other") => Some(Sex::Other),
-        _ => None,
-    };
-    Some((id.to_owned(), birth, sex))
+    Some((id.to_owned(), birth, super::map::sex_of(p.gender.as_deref())))
 }
 
 #[derive(Debug, Deserialize)]

@@ -257,13 +257,7 @@ impl Mapper<'_, '_> {
                 warn(self.warnings, &name, "birthDate is after the as-of date; not used");
             }
         }
-        let sex = match s(r, "gender") {
-            Some("female") => Some(Sex::Female),
-            Some("male") => Some(Sex::Male),
-            Some("other") => Some(Sex::Other),
-            _ => None,
-        };
-        if let Some(sex) = sex {
+        if let Some(sex) = sex_of(s(r, "gender")) {
             self.rec.sex = Some((sex, Provenance::new(&name).with_field("gender")));
         }
         let died = date(r.get("deceasedDateTime"));
@@ -445,17 +439,10 @@ impl Mapper<'_, '_> {
             return;
         }
         let birth = self.rec.birth_date.as_ref().map(|(b, _)| *b);
-        let mut best: Option<(f64, Provenance)> = None;
-        for (age, onset, src) in &self.rls_onset {
-            let years =
-                age.or_else(|| onset.and_then(|d| birth.and_then(|b| age_on(b, d))).map(f64::from));
-            if let Some(y) = years
-                && best.as_ref().is_none_or(|(b, _)| y < *b)
-            {
-                best = Some((y, src.clone().with_field("onset")));
-            }
-        }
-        self.rec.onset_age = best;
+        self.rec.onset_age = youngest_onset(
+            birth,
+            self.rls_onset.iter().map(|(age, onset, src)| (*age, *onset, src)),
+        );
     }
 
     fn observation(&mut self, i: usize) -> Outcome {
@@ -981,4 +968,35 @@ fn subject_id(reference: &str) -> String {
         Some(at) => parts.get(at + 1).copied().unwrap_or("").to_owned(),
         None => r.to_owned(),
     }
+}
+
+/// A Patient's `gender` as restless reads it.
+pub(crate) fn sex_of(gender: Option<&str>) -> Option<Sex> {
+    match gender {
+        Some("female") => Some(Sex::Female),
+        Some("male") => Some(Sex::Male),
+        Some("other") => Some(Sex::Other),
+        _ => None,
+    }
+}
+
+/// The age at onset of restless legs from the person's restless legs conditions, each with its
+/// onset as an age in years and as a date, in input order: the youngest (an age as given, else
+/// the age on the onset date, from `birth`), the first of equals, named `onset` of its
+/// condition.
+pub fn youngest_onset<'p>(
+    birth: Option<Date>,
+    onsets: impl IntoIterator<Item = (Option<f64>, Option<Date>, &'p Provenance)>,
+) -> Option<(f64, Provenance)> {
+    let mut best: Option<(f64, &Provenance)> = None;
+    for (age, onset, src) in onsets {
+        let years =
+            age.or_else(|| onset.and_then(|d| birth.and_then(|b| age_on(b, d))).map(f64::from));
+        if let Some(y) = years
+            && best.is_none_or(|(b, _)| y < b)
+        {
+            best = Some((y, src));
+        }
+    }
+    best.map(|(y, src)| (y, src.clone().with_field("onset")))
 }

@@ -10,6 +10,7 @@
 pub(crate) mod fast;
 mod index;
 mod map;
+pub use map::youngest_onset;
 mod value;
 
 pub use fast::{

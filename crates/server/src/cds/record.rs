@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use restless_facts::{Date, MedicationFact, PatientRecord, Provenance, age_on};
+use restless_facts::{Date, MedicationFact, PatientRecord, Provenance};
 use restless_ingest::IngestError;
 use restless_ingest::fhir::{Collector, FastCondition, FastPatient, ResourceText, Slot};
 use restless_kb::Kb;
@@ -39,11 +39,8 @@ pub(crate) fn read_collected(
         .into_iter()
         .partition(|c| c.fact.as_ref().is_some_and(|f| f.sets.iter().any(|s| &**s == "rls")));
     let all_typed = typed.len() == 1 && slim.is_empty() && more.is_empty();
-    let mut back: Vec<(Slot, ResourceText<'_>)> = Vec::new();
     if !all_typed {
-        back.extend(typed.iter().map(|p| (p.at, p.text)));
-        back.extend(rls.iter().map(|c| (c.at, c.text)));
-        put_back(&mut slim, &mut back);
+        put_back(&mut slim, &typed, &rls);
     }
     let mut resources = slim;
     resources.append(&mut more);
@@ -94,9 +91,7 @@ pub(crate) fn read_collected(
         // Something is the general reader's after all: the Patient and the restless legs
         // conditions go to it too (`resources` is empty here: they come first, in the order
         // they came).
-        back.extend(typed.iter().map(|p| (p.at, p.text)));
-        back.extend(rls.iter().map(|c| (c.at, c.text)));
-        put_back(&mut resources, &mut back);
+        put_back(&mut resources, &typed, &rls);
     }
     // Anything not surely about the patient goes to the general reader.
     for text in sort.general {
@@ -115,13 +110,15 @@ pub(crate) fn read_collected(
     Some(record)
 }
 
-/// Puts the texts in `back` (read typed, for the general reader after all) among the slim
-/// resources, each where the general reader would have had it.
-fn put_back(slim: &mut Vec<Value>, back: &mut Vec<(Slot, ResourceText<'_>)>) {
+/// Puts the Patients and restless legs conditions read typed (for the general reader after
+/// all) among the slim resources, each where the general reader would have had it.
+fn put_back(slim: &mut Vec<Value>, patients: &[FastPatient<'_>], rls: &[FastCondition<'_>]) {
+    let mut back: Vec<(Slot, ResourceText<'_>)> = patients.iter().map(|p| (p.at, p.text)).collect();
+    back.extend(rls.iter().map(|c| (c.at, c.text)));
     back.sort_by_key(|(at, _)| *at);
     // Each insertion moves the later places one further.
     let mut moved = 0;
-    for (at, text) in back.drain(..) {
+    for (at, text) in back {
         if let Some(text) = text.get()
             && let Ok(v) = restless_ingest::fhir::slim_resource(text.as_bytes())
         {
@@ -148,17 +145,11 @@ fn typed_record<'t>(
     };
     let (facts, any) =
         sort.keep(rls.into_iter().map(|c| (c.subject, c.fact, c.text)), |c| &c.source.source);
-    let birth = p.birth_date;
-    let mut best: Option<(f64, Provenance)> = None;
-    for f in &facts {
-        let years = f.onset.and_then(|d| birth.and_then(|b| age_on(b, d))).map(f64::from);
-        if let Some(y) = years
-            && best.as_ref().is_none_or(|(b, _)| y < *b)
-        {
-            best = Some((y, f.source.clone().with_field("onset")));
-        }
-    }
-    record.onset_age = best;
+    // The typed path leaves onsets given as ages to the general reader: dates only here.
+    record.onset_age = restless_ingest::fhir::youngest_onset(
+        p.birth_date,
+        facts.iter().map(|f| (None, f.onset, &f.source)),
+    );
     record.conditions = facts;
     (record, any)
 }
