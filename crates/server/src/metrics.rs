@@ -123,20 +123,6 @@ impl Default for Metrics {
     }
 }
 
-/// `n` in decimal, in `buf`.
-fn write_u16(buf: &mut [u8; 5], mut n: u16) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
-}
-
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
@@ -162,8 +148,16 @@ impl Metrics {
 
     /// Counts one finished request.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, took: Duration) {
-        let mut code = [0u8; 5];
-        let code = write_u16(&mut code, status);
+        // A status as http writes it, without allocating (any code an answer can carry).
+        let known = axum::http::StatusCode::from_u16(status).ok();
+        let other;
+        let code = match &known {
+            Some(s) => s.as_str(),
+            None => {
+                other = status.to_string();
+                &other
+            }
+        };
         self.requests.get([route, method, code]).fetch_add(1, Ordering::Relaxed);
         self.latency.get([route, method]).observe(took);
     }
