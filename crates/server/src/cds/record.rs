@@ -574,8 +574,9 @@ mod tests {
         }
     }
 
-    /// Two Patients, or one recorded as deceased, or one born after as-of: the general reader
-    /// judges them, and the typed reading gives its record.
+    /// Two Patients (in either order), one recorded as deceased (or with `deceasedBoolean`
+    /// false), one born after as-of: the typed path leaves them to the general reader; a birth
+    /// date given as a year only is read typed. Either way the record is the general reader's.
     #[test]
     fn patients_the_typed_path_leaves_alone_give_the_general_readers_record() {
         let kb = kb();
